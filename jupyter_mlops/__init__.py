@@ -1,0 +1,84 @@
+"""jupyter_mlops: MLOps from inside the notebook.
+
+    import jupyter_mlops as mlops
+    with mlops.start_run("churn", params={"C": 1.0}) as run:
+        run.log_metric("acc", 0.91)
+    mlops.runs(filter="metrics.acc > 0.9")
+
+Importing is cheap: SQLAlchemy and pandas load on first use.
+"""
+
+from ._version import __version__
+from .config import Settings
+from .entities import Artifact, DatasetInput, Experiment, Run
+from .errors import (
+    AlreadyExists,
+    AmbiguousRef,
+    ArtifactPathError,
+    ConfigError,
+    FilterSyntaxError,
+    InvalidValue,
+    MlopsError,
+    MlopsWarning,
+    NoActiveRun,
+    NotFound,
+    SchemaOutOfDate,
+    StoreError,
+    UnserialisableWarning,
+    ValueTruncatedWarning,
+)
+from .tracking.api import (
+    active_run,
+    connect,
+    experiments,
+    flush,
+    get_run,
+    log_artifact,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    runs,
+    set_tag,
+    start_run,
+    tracking_settings,
+)
+from .tracking.run import ActiveRun
+
+__all__ = [
+    "ActiveRun",
+    "AlreadyExists",
+    "AmbiguousRef",
+    "Artifact",
+    "ArtifactPathError",
+    "ConfigError",
+    "DatasetInput",
+    "Experiment",
+    "FilterSyntaxError",
+    "InvalidValue",
+    "MlopsError",
+    "MlopsWarning",
+    "NoActiveRun",
+    "NotFound",
+    "Run",
+    "SchemaOutOfDate",
+    "Settings",
+    "StoreError",
+    "UnserialisableWarning",
+    "ValueTruncatedWarning",
+    "__version__",
+    "active_run",
+    "connect",
+    "experiments",
+    "flush",
+    "get_run",
+    "log_artifact",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "runs",
+    "set_tag",
+    "start_run",
+    "tracking_settings",
+]

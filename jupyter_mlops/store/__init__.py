@@ -1,0 +1,1 @@
+"""SQL storage: ORM tables, migrations, transactions, filters and the artifact store."""

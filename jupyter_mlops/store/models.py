@@ -1,0 +1,175 @@
+"""SQLAlchemy ORM: one class per table, every constraint named.
+
+The Alembic revisions in ``migrations/versions`` create exactly these tables; a test checks that the
+migrated schema and this metadata agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID = String(32)  # run ids: uuid4 hex
+NAME = String(250)
+HASH = String(64)  # sha256 hex
+# SQLite only aliases INTEGER PRIMARY KEY to the rowid; BIGINT would be a slower separate key there.
+ROWID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ExperimentRow(Base):
+    __tablename__ = "experiments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    created_time: Mapped[float] = mapped_column(Double)
+
+
+class EnvironmentRow(Base):
+    """Content-addressed: one row per distinct environment, shared by every run captured in it."""
+
+    __tablename__ = "environments"
+
+    id: Mapped[str] = mapped_column(HASH, primary_key=True)
+    content: Mapped[str] = mapped_column(Text)
+    created_time: Mapped[float] = mapped_column(Double)
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_experiment_id_start_time", "experiment_id", "start_time"),
+        Index("ix_runs_parent_id", "parent_id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"))
+    name: Mapped[str] = mapped_column(NAME)
+    status: Mapped[str] = mapped_column(String(16))
+    start_time: Mapped[float] = mapped_column(Double)
+    end_time: Mapped[float | None] = mapped_column(Double)
+    heartbeat: Mapped[float] = mapped_column(Double)
+    heartbeat_interval: Mapped[float] = mapped_column(Double)
+    user: Mapped[str | None] = mapped_column(NAME)
+    host: Mapped[str | None] = mapped_column(NAME)
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"))
+    source: Mapped[str | None] = mapped_column(Text)
+    source_hash: Mapped[str | None] = mapped_column(HASH)
+    context: Mapped[str | None] = mapped_column(Text)
+    notebook: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    environment_id: Mapped[str | None] = mapped_column(ForeignKey("environments.id"))
+
+
+class ParamRow(Base):
+    __tablename__ = "params"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(NAME, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    # The value as a number when it is one, so `params.lr > 0.001` compares numbers, not text.
+    num: Mapped[float | None] = mapped_column(Double)
+
+
+class MetricRow(Base):
+    """Step series. ``value`` NULL means NaN: SQLite cannot store NaN, and NULL never matches a filter."""
+
+    __tablename__ = "metrics"
+    __table_args__ = (Index("ix_metrics_run_id_key_step", "run_id", "key", "step"),)
+
+    id: Mapped[int] = mapped_column(ROWID, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"))
+    key: Mapped[str] = mapped_column(NAME)
+    step: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[float | None] = mapped_column(Double)
+    time: Mapped[float] = mapped_column(Double)
+
+
+class LatestMetricRow(Base):
+    """The value at the highest step of each (run, key): what search, filters and ``run.metrics`` read."""
+
+    __tablename__ = "latest_metrics"
+    __table_args__ = (Index("ix_latest_metrics_key_value", "key", "value"),)
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(NAME, primary_key=True)
+    step: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[float | None] = mapped_column(Double)
+    time: Mapped[float] = mapped_column(Double)
+
+
+class TagRow(Base):
+    __tablename__ = "tags"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(NAME, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ArtifactRow(Base):
+    __tablename__ = "artifacts"
+    __table_args__ = (UniqueConstraint("run_id", "path"),)
+
+    id: Mapped[int] = mapped_column(ROWID, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"))
+    path: Mapped[str] = mapped_column(String(500))
+    uri: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(HASH)
+    size: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    created_time: Mapped[float] = mapped_column(Double)
+
+
+class DatasetRow(Base):
+    """Content-addressed dataset fingerprint: ``id`` is the content hash."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[str] = mapped_column(HASH, primary_key=True)
+    shape: Mapped[str] = mapped_column(Text)
+    schema: Mapped[str] = mapped_column(Text)
+    profile: Mapped[str] = mapped_column(Text)
+    created_time: Mapped[float] = mapped_column(Double)
+
+
+class RunInputRow(Base):
+    """Lineage: run ``run_id`` read dataset ``dataset_id`` through the variable ``name``."""
+
+    __tablename__ = "run_inputs"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(NAME, primary_key=True)
+
+
+experiments = ExperimentRow.__table__
+environments = EnvironmentRow.__table__
+runs = RunRow.__table__
+params = ParamRow.__table__
+metrics = MetricRow.__table__
+latest_metrics = LatestMetricRow.__table__
+tags = TagRow.__table__
+artifacts = ArtifactRow.__table__
+datasets = DatasetRow.__table__
+run_inputs = RunInputRow.__table__

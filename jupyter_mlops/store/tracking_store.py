@@ -1,0 +1,262 @@
+"""Reads and writes of runs, params, metrics, tags and artifact records.
+
+Takes plain Python values that ``tracking/`` has already validated, returns ``entities``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from .. import entities as ent
+from ..errors import AmbiguousRef, ConfigError, InvalidValue, NotFound
+from . import models as m
+from .db import Database
+from .schema import ensure_schema
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MetricRow = tuple[str, str, int, float | None, float]  # run_id, key, step, value (None = NaN), time
+_HEX_PREFIX = re.compile(r"[0-9a-f]{1,32}")
+
+
+class TrackingStore:
+    """The SQL side of tracking, for one database."""
+
+    def __init__(self, url: str) -> None:
+        self.db = Database(url)
+        if self.db.dialect not in ("sqlite", "postgresql"):
+            raise ConfigError(f"{self.db.dialect} is not supported: use sqlite:/// or postgresql+psycopg://")
+        ensure_schema(self.db)
+        self._experiment_ids: dict[str, int] = {}
+        cols = ("run_id", "key", "step", "value", "time")
+        self._metric_sql = str(
+            insert(m.metrics).values({c: bindparam(c) for c in cols}).compile(dialect=self.db.engine.dialect)
+        )
+
+    # -- experiments -------------------------------------------------------------------------------
+    def experiment_id(self, name: str) -> int:
+        """The id of experiment ``name``, created on first use."""
+        if name in self._experiment_ids:
+            return self._experiment_ids[name]
+
+        def get_or_create(conn: Connection) -> int:
+            # DO NOTHING on conflict: two kernels creating one experiment at once both get its id.
+            conn.execute(_upsert(self.db, m.experiments, ["name"], []), {"name": name, "created_time": time.time()})
+            return int(conn.execute(select(m.experiments.c.id).where(m.experiments.c.name == name)).scalar_one())
+
+        self._experiment_ids[name] = self.db.write(get_or_create)
+        return self._experiment_ids[name]
+
+    def experiments(self) -> list[ent.Experiment]:
+        rows = self.db.read(lambda c: c.execute(select(m.experiments).order_by(m.experiments.c.id)).all())
+        return [ent.Experiment(r.id, r.name, r.created_time) for r in rows]
+
+    # -- run lifecycle -----------------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment: str,
+        name: str | None,
+        *,
+        user: str | None,
+        host: str | None,
+        heartbeat_interval: float,
+        parent_id: str | None = None,
+        params: Sequence[tuple[str, str, float | None]] = (),
+        tags: Sequence[tuple[str, str]] = (),
+        source: str | None = None,
+        source_hash: str | None = None,
+        notebook: str | None = None,
+    ) -> tuple[str, str]:
+        """Insert a running run with its first params and tags in one transaction; return (id, name)."""
+        experiment_id = self.experiment_id(experiment)
+        run_id = uuid.uuid4().hex
+        name = name or f"run-{run_id[:8]}"
+        now = time.time()
+
+        def create(conn: Connection) -> None:
+            conn.execute(
+                insert(m.runs).values(
+                    id=run_id, experiment_id=experiment_id, name=name, status=ent.RUNNING, start_time=now,
+                    heartbeat=now, heartbeat_interval=heartbeat_interval, user=user, host=host,
+                    parent_id=parent_id, source=source, source_hash=source_hash, notebook=notebook,
+                )
+            )
+            _write_params(self.db, conn, run_id, params)
+            _write_tags(self.db, conn, run_id, tags)
+
+        self.db.write(create)
+        return run_id, name
+
+    def end_run(self, run_id: str, status: str, error: str | None = None) -> None:
+        now = time.time()
+        self.db.write(
+            lambda c: c.execute(
+                update(m.runs).where(m.runs.c.id == run_id)
+                .values(status=status, end_time=now, heartbeat=now, error=error)
+            )
+        )
+
+    def beat(self, run_ids: Iterable[str]) -> None:
+        """Record that these runs are alive."""
+        ids = list(run_ids)
+        if ids:
+            now = time.time()
+            self.db.write(
+                lambda c: c.execute(
+                    update(m.runs).where(m.runs.c.id.in_(ids), m.runs.c.status == ent.RUNNING).values(heartbeat=now)
+                )
+            )
+
+    # -- params, tags, metrics ---------------------------------------------------------------------
+    def log_params(self, run_id: str, items: Sequence[tuple[str, str, float | None]]) -> None:
+        self.db.write(lambda c: _write_params(self.db, c, run_id, items))
+
+    def set_tags(self, run_id: str, items: Sequence[tuple[str, str]]) -> None:
+        self.db.write(lambda c: _write_tags(self.db, c, run_id, items))
+
+    def write_metrics(self, rows: list[MetricRow]) -> None:
+        """Append metric points and move each (run, key)'s latest value forward: the writer's hot path."""
+        latest: dict[tuple[str, str], MetricRow] = {}
+        for row in rows:
+            seen = latest.get((row[0], row[1]))
+            if seen is None or row[2] >= seen[2]:
+                latest[(row[0], row[1])] = row
+        keys = ("run_id", "key", "step", "value", "time")
+        stmt = _upsert(self.db, m.latest_metrics, ["run_id", "key"], ["step", "value", "time"], only_if_newer=True)
+
+        def write(conn: Connection) -> None:
+            if self.db.dialect == "sqlite":
+                conn.exec_driver_sql(self._metric_sql, rows)  # type: ignore[arg-type]
+            else:
+                conn.execute(insert(m.metrics), [dict(zip(keys, r, strict=True)) for r in rows])
+            conn.execute(stmt, [dict(zip(keys, r, strict=True)) for r in latest.values()])
+
+        self.db.write(write)
+
+    def metric_history(self, run_id: str, key: str) -> pd.DataFrame:
+        import pandas as pd
+
+        t = m.metrics
+        query = select(t.c.step, t.c.value, t.c.time).where(t.c.run_id == run_id, t.c.key == key).order_by(t.c.step, t.c.id)
+        rows = self.db.read(lambda c: c.execute(query).all())
+        frame = pd.DataFrame(rows, columns=["step", "value", "time"])
+        frame["value"] = frame["value"].astype(float)  # NULL (stored NaN) -> NaN
+        frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
+        return frame
+
+    def add_artifact(self, run_id: str, path: str, uri: str, sha256: str, size: int, kind: str) -> None:
+        stmt = _upsert(self.db, m.artifacts, ["run_id", "path"], ["uri", "sha256", "size", "kind", "created_time"])
+        self.db.write(
+            lambda c: c.execute(
+                stmt, {"run_id": run_id, "path": path, "uri": uri, "sha256": sha256, "size": size, "kind": kind,
+                       "created_time": time.time()}
+            )
+        )
+
+    # -- reading runs ------------------------------------------------------------------------------
+    def resolve_run_id(self, ref: str) -> str:
+        """The full id of the run whose id is ``ref`` or starts with it (like a git commit prefix)."""
+        ref = str(ref).strip().lower()
+        if not _HEX_PREFIX.fullmatch(ref):
+            raise InvalidValue(f"{ref!r} is not a run id: give a run id or a prefix of one (hex digits)")
+        query = select(m.runs.c.id).where(m.runs.c.id.startswith(ref, autoescape=True)).limit(6)
+        found = self.db.read(lambda c: c.execute(query).scalars().all())
+        if not found:
+            raise NotFound(f"no run id starts with {ref!r}: list runs with mlops.runs()")
+        if len(found) > 1:
+            shown = ", ".join(found[:5])
+            raise AmbiguousRef(f"run prefix {ref!r} matches several runs ({shown}...): give more characters")
+        return found[0]
+
+    def get_run(self, ref: str) -> ent.Run:
+        run_id = self.resolve_run_id(ref)
+
+        def fetch(conn: Connection) -> dict[str, Any]:
+            row = conn.execute(
+                select(m.runs, m.experiments.c.name.label("experiment"), m.environments.c.content.label("env"))
+                .join(m.experiments, m.experiments.c.id == m.runs.c.experiment_id)
+                .outerjoin(m.environments, m.environments.c.id == m.runs.c.environment_id)
+                .where(m.runs.c.id == run_id)
+            ).one()
+            return {
+                "row": row,
+                "params": _pairs(conn, m.params, run_id),
+                "metrics": _pairs(conn, m.latest_metrics, run_id),
+                "tags": _pairs(conn, m.tags, run_id),
+                "artifacts": conn.execute(
+                    select(m.artifacts).where(m.artifacts.c.run_id == run_id).order_by(m.artifacts.c.path)
+                ).all(),
+                "inputs": conn.execute(
+                    select(m.run_inputs.c.name, m.datasets)
+                    .join(m.datasets, m.datasets.c.id == m.run_inputs.c.dataset_id)
+                    .where(m.run_inputs.c.run_id == run_id)
+                ).all(),
+            }
+
+        got = self.db.read(fetch)
+        row = got["row"]
+        return ent.Run(
+            id=row.id, name=row.name, experiment=row.experiment, experiment_id=row.experiment_id,
+            status=effective_status(row.status, row.heartbeat, row.heartbeat_interval, time.time()),
+            start_time=row.start_time, end_time=row.end_time, parent_id=row.parent_id, user=row.user,
+            host=row.host, params=got["params"],
+            metrics={k: (float("nan") if v is None else v) for k, v in got["metrics"].items()},
+            tags=got["tags"], code=row.source, source_hash=row.source_hash,
+            context=json.loads(row.context) if row.context else None, notebook=row.notebook, error=row.error,
+            env=json.loads(row.env) if row.env else {},
+            inputs=tuple(
+                ent.DatasetInput(r.name, r.id, json.loads(r.shape), json.loads(r.schema), json.loads(r.profile))
+                for r in got["inputs"]
+            ),
+            artifacts=tuple(ent.Artifact(a.path, a.uri, a.sha256, a.size, a.kind) for a in got["artifacts"]),
+            _history=lambda key: self.metric_history(run_id, key),
+        )
+
+
+def effective_status(status: str, heartbeat: float, interval: float, now: float) -> str:
+    """``running`` reads as ``crashed`` once the run missed STALE_BEATS heartbeats."""
+    if status == ent.RUNNING and now - heartbeat > ent.STALE_BEATS * interval:
+        return ent.CRASHED
+    return status
+
+
+def _pairs(conn: Connection, table: Any, run_id: str) -> dict[str, Any]:
+    return dict(conn.execute(select(table.c.key, table.c.value).where(table.c.run_id == run_id)).all())
+
+
+def _write_params(db: Database, conn: Connection, run_id: str, items: Sequence[tuple[str, str, float | None]]) -> None:
+    if items:
+        stmt = _upsert(db, m.params, ["run_id", "key"], ["value", "num"])
+        conn.execute(stmt, [{"run_id": run_id, "key": k, "value": v, "num": n} for k, v, n in items])
+
+
+def _write_tags(db: Database, conn: Connection, run_id: str, items: Sequence[tuple[str, str]]) -> None:
+    if items:
+        stmt = _upsert(db, m.tags, ["run_id", "key"], ["value"])
+        conn.execute(stmt, [{"run_id": run_id, "key": k, "value": v} for k, v in items])
+
+
+def _upsert(db: Database, table: Any, index: list[str], update_cols: list[str], only_if_newer: bool = False) -> Any:
+    """INSERT ... ON CONFLICT (index) DO UPDATE the given columns (DO NOTHING when there are none).
+
+    ``only_if_newer`` keeps the stored row when its ``step`` is higher than the incoming one.
+    """
+    if db.dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    stmt = dialect_insert(table)
+    if not update_cols:
+        return stmt.on_conflict_do_nothing(index_elements=index)
+    where = table.c.step <= stmt.excluded.step if only_if_newer else None
+    return stmt.on_conflict_do_update(
+        index_elements=index, set_={c: stmt.excluded[c] for c in update_cols}, where=where
+    )

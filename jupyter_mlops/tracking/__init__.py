@@ -1,0 +1,1 @@
+"""Run lifecycle, buffered metric writing and the Python tracking API."""

@@ -1,0 +1,212 @@
+"""The Python API: connect, start runs, log to the active run, search and fetch runs.
+
+    import jupyter_mlops as mlops
+    mlops.connect("sqlite:///mlops.db")
+    with mlops.start_run("churn", params={"lr": 0.01}) as run:
+        mlops.log_metric("loss", 0.3)
+    mlops.runs("churn", filter="metrics.loss < 0.5", order_by="-metrics.loss")
+
+Heavy modules (SQLAlchemy, pandas) load on first use, not on import.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..config import Settings, resolve_settings
+from ..errors import NoActiveRun
+from .run import ActiveRun
+from .values import check_name
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..entities import Run
+    from ..store.artifacts import ArtifactStore
+    from ..store.tracking_store import TrackingStore
+    from .writer import MetricWriter
+
+DEFAULT_EXPERIMENT = "default"
+
+
+class _Tracking:
+    """What ``connect`` sets up: the store, its writer and the artifact store."""
+
+    def __init__(self, settings: Settings) -> None:
+        from ..store.artifacts import ArtifactStore
+        from ..store.tracking_store import TrackingStore
+        from .writer import MetricWriter
+
+        self.settings = settings
+        self.store: TrackingStore = TrackingStore(settings.url)
+        self.artifacts: ArtifactStore = ArtifactStore(settings.artifacts)
+        self.writer: MetricWriter = MetricWriter(self.store, settings.flush_seconds, settings.heartbeat_seconds)
+
+    def close(self) -> None:
+        self.writer.close()
+        self.store.db.dispose()
+
+
+_lock = threading.Lock()
+_tracking: _Tracking | None = None
+_active: list[ActiveRun] = []
+
+
+def connect(url: str | None = None, artifacts: str | None = None) -> Settings:
+    """Track to ``url`` (a SQLAlchemy URL) and store files under ``artifacts`` (a folder or fsspec URL).
+
+    Without arguments: ``JUPYTER_MLOPS_URL``/``JUPYTER_MLOPS_ARTIFACTS``, then ``[tool.jupyter_mlops]`` in
+    the nearest pyproject.toml, then ``sqlite:///mlops.db`` and ``mlops-artifacts`` in the current folder.
+    A new database is created; one at an older schema is refused with the command that upgrades it.
+
+        >>> mlops.connect("postgresql+psycopg://me@db.example/mlops")  # doctest: +SKIP
+    """
+    global _tracking
+    settings = resolve_settings(url, artifacts)
+    tracking = _Tracking(settings)
+    with _lock:
+        previous, _tracking = _tracking, tracking
+    if previous is not None:
+        previous.close()
+    return settings
+
+
+def _current() -> _Tracking:
+    global _tracking
+    if _tracking is None:
+        with _lock:
+            if _tracking is None:
+                _tracking = _Tracking(resolve_settings())
+    return _tracking
+
+
+def tracking_settings() -> Settings:
+    """The settings in use (connecting with the defaults if ``connect`` was not called)."""
+    return _current().settings
+
+
+def start_run(
+    experiment: str = DEFAULT_EXPERIMENT,
+    name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    parent: str | None = None,
+) -> ActiveRun:
+    """Start a run; use it as a context manager, or call ``run.end()`` yourself.
+
+        with mlops.start_run("churn", name="baseline", params={"C": 1.0}) as run:
+            run.log_metric("acc", 0.91)
+    """
+    from .values import param_value, tag_value
+
+    tracking = _current()
+    check_name("experiment", experiment)
+    if name is not None:
+        check_name("run", name)
+    param_items = [(check_name("param", k), *param_value(k, v)) for k, v in (params or {}).items()]
+    tag_items = [(check_name("tag", k), tag_value(k, v)) for k, v in (tags or {}).items()]
+    parent_id = tracking.store.resolve_run_id(parent) if parent else None
+    run_id, run_name = tracking.store.create_run(
+        experiment, name, user=_user(), host=socket.gethostname(),
+        heartbeat_interval=tracking.settings.heartbeat_seconds, parent_id=parent_id,
+        params=param_items, tags=tag_items,
+    )
+    run = ActiveRun(run_id, run_name, experiment, tracking.store, tracking.writer, tracking.artifacts, _forget)
+    _active.append(run)
+    return run
+
+
+def _forget(run: ActiveRun) -> None:
+    if run in _active:
+        _active.remove(run)
+
+
+def active_run() -> ActiveRun | None:
+    """The innermost run in progress, or None."""
+    return _active[-1] if _active else None
+
+
+def _require_run() -> ActiveRun:
+    if not _active:
+        raise NoActiveRun("no run in progress: wrap the code in `with mlops.start_run(...):` first")
+    return _active[-1]
+
+
+def log_metric(key: str, value: float, step: int | None = None) -> None:
+    """Log a metric point to the active run (see ActiveRun.log_metric)."""
+    _require_run().log_metric(key, value, step)
+
+
+def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
+    """Log several metrics at one step to the active run."""
+    _require_run().log_metrics(metrics, step)
+
+
+def log_param(key: str, value: Any) -> None:
+    """Record a parameter of the active run."""
+    _require_run().log_param(key, value)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    """Record several parameters of the active run."""
+    _require_run().log_params(params)
+
+
+def set_tag(key: str, value: Any) -> None:
+    """Set a tag on the active run."""
+    _require_run().set_tag(key, value)
+
+
+def log_artifact(path_or_obj: Any, name: str | None = None) -> Any:
+    """Store a file or object with the active run (see ActiveRun.log_artifact)."""
+    return _require_run().log_artifact(path_or_obj, name)
+
+
+def flush() -> None:
+    """Write buffered metric points now (they are also written every second and at run end)."""
+    _current().writer.flush()
+
+
+def runs(
+    experiment: str | list[str] | None = None,
+    filter: str | None = None,
+    order_by: str | list[str] | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """Runs as a DataFrame: run_id, experiment, run_name, status, times, then params.*, metrics.*, tags.*.
+
+        mlops.runs("churn", filter="metrics.acc > 0.9 and params.model in ('lr', 'rf')", order_by="-metrics.acc")
+    """
+    from ..store.search import search_runs
+
+    tracking = _current()
+    tracking.writer.flush()  # what was logged is what is found
+    return search_runs(tracking.store.db, experiment, filter, order_by, limit)
+
+
+def get_run(run_ref: str) -> Run:
+    """One run by id or unique id prefix, with params, latest metrics, tags, artifacts and inputs."""
+    tracking = _current()
+    tracking.writer.flush()
+    return tracking.store.get_run(run_ref)
+
+
+def experiments() -> pd.DataFrame:
+    """The experiments: id, name, created_time."""
+    import pandas as pd
+
+    rows = _current().store.experiments()
+    frame = pd.DataFrame([(e.id, e.name, e.created_time) for e in rows], columns=["id", "name", "created_time"])
+    frame["created_time"] = pd.to_datetime(frame["created_time"], unit="s", utc=True)
+    return frame
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return None

@@ -1,0 +1,186 @@
+"""``ActiveRun``: one run in progress, from start to its final status.
+
+    with mlops.start_run("churn", params={"lr": 0.01}) as run:
+        for step in range(100):
+            run.log_metric("loss", loss, step=step)
+        run.log_artifact("report.html")
+
+Leaving the block normally marks the run finished; an exception marks it failed with the traceback
+(and still propagates); KeyboardInterrupt marks it killed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import traceback
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .. import entities as ent
+from ..config import MAX_TEXT
+from ..errors import InvalidValue
+from ..masking import mask_text
+from .values import cap, check_name, metric_value, param_value, tag_value
+from .writer import WAKE_AT
+
+if TYPE_CHECKING:
+    from ..store.artifacts import ArtifactStore
+    from ..store.tracking_store import TrackingStore
+    from .writer import MetricWriter
+
+
+class ActiveRun:
+    """A run in progress. Get one from :func:`jupyter_mlops.start_run`."""
+
+    def __init__(
+        self, run_id: str, name: str, experiment: str, store: TrackingStore, writer: MetricWriter,
+        artifacts: ArtifactStore, on_end: Any = None,
+    ) -> None:
+        self.id = run_id
+        self.name = name
+        self.experiment = experiment
+        self.status = ent.RUNNING
+        self._store = store
+        self._writer = writer
+        self._artifacts = artifacts
+        self._on_end = on_end
+        self._steps: dict[str, int] = {}
+        self._append = writer.buffer.append
+        self._buffer = writer.buffer
+        writer.runs.add(run_id)
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun {self.id[:8]} {self.name!r} in {self.experiment!r}: {self.status}>"
+
+    # -- params and tags ---------------------------------------------------------------------------
+    def log_param(self, key: str, value: Any) -> None:
+        """Record one parameter (strings, numbers and JSON values as text; others by repr with a warning)."""
+        self.log_params({key: value})
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Record several parameters in one write."""
+        items = [(check_name("param", k), *param_value(k, v)) for k, v in _mapping(params, "params").items()]
+        self._store.log_params(self.id, items)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        """Set a tag (a mutable label such as ``stage=prod``)."""
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        self._store.set_tags(self.id, [(check_name("tag", k), tag_value(k, v)) for k, v in _mapping(tags, "tags").items()])
+
+    # -- metrics -----------------------------------------------------------------------------------
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        """Append one point of metric ``key``; ``step`` defaults to the key's previous step + 1 (from 0).
+
+        Buffered: the call only appends, a background thread writes. NaN and inf are kept as such.
+        """
+        steps = self._steps
+        last = steps.get(key)
+        if last is None:
+            check_name("metric", key)
+            last = -1
+        if step is None:
+            step = last + 1
+        elif type(step) is not int:
+            step = _step(key, step)
+        steps[key] = step if step > last else last
+        number = float(value) if type(value) is float else metric_value(key, value)
+        if number != number:
+            number = None  # NaN: stored as NULL
+        self._append((self.id, key, step, number, time.time()))
+        if len(self._buffer) > WAKE_AT:
+            self._writer.wake()
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Append one point of each metric, all at ``step``."""
+        for key, value in _mapping(metrics, "metrics").items():
+            self.log_metric(key, value, step)
+
+    # -- artifacts ---------------------------------------------------------------------------------
+    def log_artifact(self, path_or_obj: Any, name: str | None = None) -> ent.Artifact:
+        """Store a file (path), bytes, a dict/list (as JSON) or a DataFrame (as CSV) with the run.
+
+            run.log_artifact("confusion.png")
+            run.log_artifact({"classes": ["a", "b"]}, name="labels.json")
+        """
+        kind = "file"
+        if isinstance(path_or_obj, str | os.PathLike):
+            source: bytes | str | os.PathLike[str] = path_or_obj
+            name = name or os.path.basename(os.fspath(path_or_obj))
+        elif isinstance(path_or_obj, bytes):
+            source = path_or_obj
+        elif isinstance(path_or_obj, dict | list):
+            source, kind = json.dumps(path_or_obj, indent=2, default=repr).encode(), "json"
+        elif hasattr(path_or_obj, "to_csv"):
+            source, kind = path_or_obj.to_csv(index=False).encode(), "table"
+        else:
+            raise InvalidValue(
+                f"log_artifact takes a file path, bytes, a dict/list or a DataFrame, got {type(path_or_obj).__name__}"
+            )
+        if not name:
+            raise InvalidValue("give the artifact a name=, e.g. run.log_artifact(data, name='data.json')")
+        stored = self._artifacts.put(self.id, name, source)
+        self._store.add_artifact(self.id, name, stored.uri, stored.sha256, stored.size, kind)
+        return ent.Artifact(name, stored.uri, stored.sha256, stored.size, kind)
+
+    def log_figure(self, figure: Any, name: str) -> ent.Artifact:
+        """Save a matplotlib (``savefig``) or plotly (``write_image``/``to_html``) figure as an artifact."""
+        buffer = io.BytesIO()
+        if hasattr(figure, "savefig"):
+            figure.savefig(buffer, format=name.rsplit(".", 1)[-1] if "." in name else "png")
+        elif hasattr(figure, "to_html"):
+            buffer.write(figure.to_html(include_plotlyjs="cdn").encode())
+            name = name if name.endswith(".html") else f"{name}.html"
+        else:
+            raise InvalidValue(f"log_figure takes a matplotlib or plotly figure, got {type(figure).__name__}")
+        stored = self._artifacts.put(self.id, name, buffer.getvalue())
+        self._store.add_artifact(self.id, name, stored.uri, stored.sha256, stored.size, "figure")
+        return ent.Artifact(name, stored.uri, stored.sha256, stored.size, "figure")
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def end(self, status: str = ent.FINISHED, error: str | None = None) -> None:
+        """Flush buffered metrics and record the final status. Ending twice is harmless."""
+        if self.status != ent.RUNNING:
+            return
+        if status not in (ent.FINISHED, ent.FAILED, ent.KILLED):
+            raise InvalidValue(f"a run ends as finished, failed or killed, got {status!r}")
+        self._writer.runs.discard(self.id)
+        try:
+            self._writer.flush()
+        finally:
+            self.status = status
+            self._store.end_run(self.id, status, cap("error", mask_text(error), MAX_TEXT) if error else None)
+            if self._on_end:
+                self._on_end(self)
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.end(ent.FINISHED)
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.end(ent.KILLED, "KeyboardInterrupt")
+        else:
+            self.end(ent.FAILED, "".join(traceback.format_exception(exc_type, exc, tb)))
+
+
+def _mapping(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidValue(f"{what} must be a dict such as {{'lr': 0.01}}, got {type(value).__name__}")
+    return value
+
+
+def _step(key: str, step: Any) -> int:
+    try:
+        as_int = int(step)
+    except (TypeError, ValueError):
+        raise InvalidValue(f"step of metric {key!r} must be a whole number, got {step!r}") from None
+    if as_int != step:
+        raise InvalidValue(f"step of metric {key!r} must be a whole number, got {step!r}")
+    return as_int

@@ -1,0 +1,85 @@
+"""The buffered metric writer: ``log_metric`` appends to a list; a background thread writes batches.
+
+Batches go to the store on a timer, when the buffer grows large, at run end and at interpreter exit.
+The same thread beats the heartbeat of every run in progress, so a run whose process died reads as
+crashed. A batch the database refuses is kept and retried on the next tick, never dropped.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+import warnings
+from typing import TYPE_CHECKING
+
+from ..errors import MlopsWarning, StoreError
+
+if TYPE_CHECKING:
+    from ..store.tracking_store import MetricRow, TrackingStore
+
+#: Buffered points that wake the writer before its timer.
+WAKE_AT = 100_000
+
+
+class MetricWriter:
+    """Owns the metric buffer and the heartbeat thread for one store."""
+
+    def __init__(self, store: TrackingStore, flush_seconds: float, heartbeat_seconds: float) -> None:
+        self.store = store
+        self.flush_seconds = flush_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self.buffer: list[MetricRow] = []
+        self.runs: set[str] = set()  # runs in progress, for heartbeats
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._warned = False
+        self._thread = threading.Thread(target=self._loop, name="jupyter_mlops-writer", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    def wake(self) -> None:
+        """Ask the thread to flush now (the buffer is large)."""
+        self._wake.set()
+
+    def flush(self) -> None:
+        """Write every buffered point; raises StoreError if the database refuses (points are kept)."""
+        with self._flush_lock:
+            while self.buffer:
+                # Take a prefix: appends from other threads land after it and stay for the next round.
+                count = len(self.buffer)
+                rows = self.buffer[:count]
+                self.store.write_metrics(rows)
+                del self.buffer[:count]
+
+    def close(self) -> None:
+        """Flush what is left and stop the thread (at exit, or when switching databases)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        self._thread.join(timeout=30)
+        try:
+            self.flush()
+        except StoreError as err:
+            warnings.warn(f"{len(self.buffer)} metric points could not be written: {err}", MlopsWarning, stacklevel=2)
+        atexit.unregister(self.close)
+
+    def _loop(self) -> None:
+        next_beat = time.monotonic() + self.heartbeat_seconds
+        while not self._closed:
+            self._wake.wait(timeout=min(self.flush_seconds, self.heartbeat_seconds))
+            self._wake.clear()
+            try:
+                self.flush()
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + self.heartbeat_seconds
+                    self.store.beat(list(self.runs))
+                self._warned = False
+            except StoreError as err:
+                if not self._warned:  # once per outage; the points stay buffered and are retried
+                    self._warned = True
+                    warnings.warn(f"metrics buffered, will retry: {err}", MlopsWarning, stacklevel=1)
+            except Exception as err:  # the thread must survive anything, or heartbeats stop
+                warnings.warn(f"jupyter_mlops writer: {type(err).__name__}: {err}", MlopsWarning, stacklevel=1)
