@@ -29,11 +29,14 @@ _SECRET_VALUES = [
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
 ]
 # scheme://user:password@host  ->  scheme://user:***@host
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<pw>[^@/\s]+)(?P<at>@)")
+# Bounded repeats keep this linear on megabyte-long values (unbounded ones backtrack quadratically).
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][\w+.-]{0,30}://[^:/@\s]{0,256}:)(?P<pw>[^@/\s]{1,256})(?P<at>@)")
 
 
 def mask_url(url: str) -> str:
     """Hide the password of every ``scheme://user:password@host`` in ``url``."""
+    if "://" not in url:
+        return url
     return _URL_PASSWORD.sub(lambda m: m["head"] + MASK + m["at"], url)
 
 

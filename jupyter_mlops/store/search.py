@@ -60,8 +60,8 @@ def runs_query(
     if filter and filter.strip():
         query = query.where(compile_filter(filter, attributes))
     for field, descending in parse_order_by(order_by):
-        query, column = _order_column(query, field, attributes)
-        query = query.order_by(nulls_last(column.desc() if descending else column.asc()))
+        query, columns = _order_columns(query, field, attributes)
+        query = query.order_by(*(nulls_last(c.desc() if descending else c.asc()) for c in columns))
     query = query.order_by(m.runs.c.start_time.desc(), m.runs.c.id)
     if limit is not None:
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
@@ -70,16 +70,16 @@ def runs_query(
     return query
 
 
-def _order_column(query: Select, field: Field, attributes: dict[str, Any]) -> tuple[Select, Any]:
+def _order_columns(query: Select, field: Field, attributes: dict[str, Any]) -> tuple[Select, list[Any]]:
     if field.entity == "attributes":
         if field.key not in attributes:
             raise InvalidValue(f"cannot order by unknown attribute {field.key!r}")
-        return query, attributes[field.key]
+        return query, [attributes[field.key]]
     table = {"metrics": m.latest_metrics, "params": m.params, "tags": m.tags}[field.entity]
     joined = table.alias()
     query = query.outerjoin(joined, and_(joined.c.run_id == m.runs.c.id, joined.c.key == field.key))
     # Params sort as numbers when they are numbers (10 after 9), as text otherwise.
-    return query, (joined.c.num if field.entity == "params" else joined.c.value)
+    return query, ([joined.c.num, joined.c.value] if field.entity == "params" else [joined.c.value])
 
 
 def search_runs(

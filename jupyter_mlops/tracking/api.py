@@ -75,6 +75,15 @@ def connect(url: str | None = None, artifacts: str | None = None) -> Settings:
     return settings
 
 
+def disconnect() -> None:
+    """Write buffered metrics and close the database; the next call connects again."""
+    global _tracking
+    with _lock:
+        previous, _tracking = _tracking, None
+    if previous is not None:
+        previous.close()
+
+
 def _current() -> _Tracking:
     global _tracking
     if _tracking is None:

@@ -59,16 +59,18 @@ def param_value(key: str, value: object) -> tuple[str, float | None]:
         text = _by_repr(key, value)
     if isinstance(value, str):
         number = _as_number(text)
-    masked = mask_value(key, text)
-    if masked != text:
+    text = cap(f"param {key!r}", text, MAX_PARAM_VALUE)
+    masked = mask_value(key, text)[:MAX_PARAM_VALUE]
+    if masked != text or (number is not None and math.isnan(number)):
         number = None
-    return cap(f"param {key!r}", masked, MAX_PARAM_VALUE), (None if number is None or math.isnan(number) else number)
+    return masked, number
 
 
 def tag_value(key: str, value: object) -> str:
     from ..config import MAX_TAG_VALUE
 
-    return cap(f"tag {key!r}", mask_value(key, value if isinstance(value, str) else str(value)), MAX_TAG_VALUE)
+    text = cap(f"tag {key!r}", value if isinstance(value, str) else str(value), MAX_TAG_VALUE)
+    return mask_value(key, text)[:MAX_TAG_VALUE]
 
 
 def metric_value(key: str, value: object) -> float | None:
