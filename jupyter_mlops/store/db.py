@@ -14,7 +14,8 @@ import os
 import random
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
@@ -41,21 +42,29 @@ class Database:
 
     def read(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn(conn)`` in a read transaction."""
-        return self._run(self.engine, fn)
+        return self._run(lambda: _transaction(self.engine), fn)
 
     def write(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn(conn)`` in a write transaction; committed when ``fn`` returns, retried while locked."""
-        return self._run(self._writer, fn)
+        return self._run(lambda: _transaction(self._writer), fn)
 
-    def _run(self, engine: Engine, fn: Callable[[Connection], T]) -> T:
+    def migrate(self, fn: Callable[[Connection], T]) -> T:
+        """Like ``write``, for schema changes: on SQLite with foreign keys off (checked before commit),
+        because altering a table there means copying and dropping it."""
+        return self._run(lambda: _migration(self._writer), fn)
+
+    def _run(self, scope: Callable[[], AbstractContextManager[Connection]], fn: Callable[[Connection], T]) -> T:
         deadline = time.monotonic() + RETRY_SECONDS
         delay = 0.01
         while True:
             try:
-                with engine.begin() as conn:
+                with scope() as conn:
                     return fn(conn)
             except exc.IntegrityError as err:
-                raise AlreadyExists(f"already stored: {_reason(err)}") from None
+                reason = _reason(err)
+                if "unique" in reason.lower() or "duplicate" in reason.lower():
+                    raise AlreadyExists(f"already stored: {reason}") from None
+                raise StoreError(f"database {self.safe_url} refused a write: {reason}") from None
             except exc.OperationalError as err:
                 if _is_locked(err) and time.monotonic() < deadline:
                     time.sleep(delay * (1 + random.random()))
@@ -84,6 +93,31 @@ def _create_engine(url: str) -> Engine:
             f"the driver for {mask_url(url)} is not installed ({err.name}): "
             "pip install 'jupyter_mlops[postgres]' and use postgresql+psycopg://"
         ) from None
+
+
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.begin() as conn:
+        yield conn
+
+
+@contextmanager
+def _migration(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            with conn.begin():
+                yield conn
+            return
+        # The pragma is ignored inside a transaction, so it goes to the driver before BEGIN.
+        conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                yield conn
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise StoreError(f"migration would break {len(broken)} foreign keys, e.g. {broken[0]}; rolled back")
+        finally:
+            conn.invalidate()  # never hand a connection with foreign keys off back to the pool
 
 
 def _sqlite_engine(url: str) -> Engine:

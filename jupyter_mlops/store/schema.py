@@ -66,7 +66,7 @@ def upgrade(db: Database, only_if_empty: bool = False) -> tuple[str | None, str]
         command.upgrade(config, "head")
         return before, HEAD
 
-    return db.write(migrate)
+    return db.migrate(migrate)
 
 
 def _mismatch(db: Database, revision: str) -> str:
