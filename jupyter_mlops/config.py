@@ -2,7 +2,8 @@
 
 Resolution order, first found wins:
 ``connect(url, artifacts)`` > environment (``JUPYTER_MLOPS_URL``, ``JUPYTER_MLOPS_ARTIFACTS``) >
-``[tool.jupyter_mlops]`` in the nearest ``pyproject.toml`` > ``sqlite:///./mlops.db`` and ``./mlops-artifacts``.
+``[tool.jupyter_mlops]`` in the nearest ``pyproject.toml`` > ``sqlite:///./mlops.db`` and
+``./mlops-artifacts``.
 
     >>> resolve_settings(url="sqlite:///runs.db").url        # doctest: +SKIP
     'sqlite:////home/me/project/runs.db'
@@ -47,12 +48,16 @@ class Settings:
     flush_seconds: float = DEFAULT_FLUSH_SECONDS
 
 
-def resolve_settings(url: str | None = None, artifacts: str | None = None, cwd: Path | None = None) -> Settings:
+def resolve_settings(
+    url: str | None = None, artifacts: str | None = None, cwd: Path | None = None
+) -> Settings:
     """Resolve the tracking URL and artifact root by the documented precedence."""
     cwd = cwd or Path.cwd()
     section, folder = _pyproject_section(cwd)
     url, url_base = _pick(url, ENV_URL, section, "url", DEFAULT_URL, cwd, folder)
-    artifacts, artifacts_base = _pick(artifacts, ENV_ARTIFACTS, section, "artifacts", DEFAULT_ARTIFACTS, cwd, folder)
+    artifacts, artifacts_base = _pick(
+        artifacts, ENV_ARTIFACTS, section, "artifacts", DEFAULT_ARTIFACTS, cwd, folder
+    )
     return Settings(
         url=_absolute_sqlite(url, url_base),
         artifacts=_absolute_path(artifacts, artifacts_base),
@@ -62,7 +67,7 @@ def resolve_settings(url: str | None = None, artifacts: str | None = None, cwd: 
 
 
 def _pick(explicit: str | None, env: str, section: dict, key: str, default: str, cwd: Path, folder: Path):
-    """One setting and the folder its relative paths are relative to (pyproject's own folder for its values)."""
+    """One setting and the folder its relative paths start from (pyproject's own folder for its values)."""
     if explicit:
         return explicit, cwd
     if os.environ.get(env):
@@ -100,7 +105,7 @@ def _absolute_sqlite(url: str, base: Path) -> str:
         )
     prefix = "sqlite:///"
     if url.startswith(prefix):
-        path = url[len(prefix):]
+        path = url[len(prefix) :]
         if path and path != ":memory:" and not path.startswith("/") and not path.startswith("file:"):
             return prefix + str((base / path).resolve())
     return url
@@ -110,7 +115,7 @@ def _absolute_path(location: str, base: Path) -> str:
     if "://" in location and not location.startswith("file://"):
         return location
     if location.startswith("file://"):
-        location = location[len("file://"):]
+        location = location[len("file://") :]
     return str((base / location).resolve())
 
 

@@ -1,8 +1,8 @@
 """Frozen records the store hands out: ORM rows never leave ``store/``.
 
-    >>> run = mlops.get_run("3f2a")                       # doctest: +SKIP
-    >>> run.status, run.params["lr"], run.metrics["acc"]  # doctest: +SKIP
-    ('finished', '0.01', 0.93)
+>>> run = mlops.get_run("3f2a")                       # doctest: +SKIP
+>>> run.status, run.params["lr"], run.metrics["acc"]  # doctest: +SKIP
+('finished', '0.01', 0.93)
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ class Run:
     def history(self, key: str) -> pd.DataFrame:
         """The step series of metric ``key``: a DataFrame with columns ``step``, ``value``, ``time``.
 
-            >>> mlops.get_run(run_id).history("loss").plot(x="step", y="value")  # doctest: +SKIP
+        >>> mlops.get_run(run_id).history("loss").plot(x="step", y="value")  # doctest: +SKIP
         """
         if self._history is None:
             raise RuntimeError("this Run was built without a store; fetch it with mlops.get_run()")

@@ -16,8 +16,21 @@ MASK = "***"
 
 # A key names a secret when one of its words (split on punctuation and camelCase) ends with one of
 # these, or is one of the exact words: "API_KEY", "dbPassword", "AUTH" do; "author", "passes" do not.
-_SECRET_WORD_ENDINGS = ("KEY", "KEYS", "SECRET", "SECRETS", "TOKEN", "TOKENS", "PASSWORD", "PASSWD", "PASS",
-                        "PWD", "DSN", "CREDENTIAL", "CREDENTIALS")
+_SECRET_WORD_ENDINGS = (
+    "KEY",
+    "KEYS",
+    "SECRET",
+    "SECRETS",
+    "TOKEN",
+    "TOKENS",
+    "PASSWORD",
+    "PASSWD",
+    "PASS",
+    "PWD",
+    "DSN",
+    "CREDENTIAL",
+    "CREDENTIALS",
+)
 _SECRET_WORDS = {"AUTH", "AUTHORIZATION", "PRIVATE", "COOKIE", "SESSIONID"}
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 
@@ -30,7 +43,9 @@ _SECRET_VALUES = [
 ]
 # scheme://user:password@host  ->  scheme://user:***@host
 # Bounded repeats keep this linear on megabyte-long values (unbounded ones backtrack quadratically).
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][\w+.-]{0,30}://[^:/@\s]{0,256}:)(?P<pw>[^@/\s]{1,256})(?P<at>@)")
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[a-zA-Z][\w+.-]{0,30}://[^:/@\s]{0,256}:)(?P<pw>[^@/\s]{1,256})(?P<at>@)"
+)
 
 
 def mask_url(url: str) -> str:

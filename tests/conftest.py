@@ -30,7 +30,10 @@ def free_port() -> int:
 
 
 def _pg_bin() -> Path | None:
-    candidates = [shutil.which("pg_ctl"), *sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)]
+    candidates = [
+        shutil.which("pg_ctl"),
+        *sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True),
+    ]
     for candidate in candidates:
         if candidate:
             return Path(candidate).resolve().parent
@@ -52,14 +55,30 @@ class PostgresServer:
 
     def start(self) -> None:
         data = self.dir / "data"
-        self._run(str(self.bin / "initdb"), "-D", str(data), "-U", "mlops", "-A", "trust", "-E", "UTF8", "--no-sync")
-        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "log"), "-o", options, "-w", "start")
+        self._run(
+            str(self.bin / "initdb"), "-D", str(data), "-U", "mlops", "-A", "trust", "-E", "UTF8", "--no-sync"
+        )
+        options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        )
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(self.dir / "log"),
+            "-o",
+            options,
+            "-w",
+            "start",
+        )
 
     def stop(self) -> None:
         subprocess.run(
             [str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop"],
-            capture_output=True, user=self.user, cwd=self.dir,
+            capture_output=True,
+            user=self.user,
+            cwd=self.dir,
         )
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -70,7 +89,9 @@ class PostgresServer:
         import psycopg
 
         name = "t_" + uuid.uuid4().hex[:12]
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=mlops dbname=postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=mlops dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute(f"CREATE DATABASE {name}")  # name is generated here, not user text
         return self.url(name)
 

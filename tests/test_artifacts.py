@@ -78,9 +78,16 @@ def s3_server() -> Iterator[str]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
-    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
-                      AWS_DEFAULT_REGION="us-east-1")
+    saved = {
+        k: os.environ.get(k)
+        for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    }
+    os.environ.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
     import boto3
 
     boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="mlops")
@@ -108,9 +115,14 @@ def test_s3_artifacts_through_a_run(s3_server, sqlite_url, tmp_path):
     finally:
         api.disconnect()
     assert artifact.uri == f"s3://mlops/team/{run.id}/models/m.bin"
-    body = boto3.client("s3", endpoint_url=s3_server).get_object(Bucket="mlops", Key=f"team/{run.id}/models/m.bin")
+    body = boto3.client("s3", endpoint_url=s3_server).get_object(
+        Bucket="mlops", Key=f"team/{run.id}/models/m.bin"
+    )
     assert body["Body"].read() == b"model-bytes"
     assert artifact.sha256 == hashlib.sha256(b"model-bytes").hexdigest()
     assert ArtifactStore("s3://mlops/team").read_bytes(run.id, "models/m.bin") == b"model-bytes"
-    keys = [o["Key"] for o in boto3.client("s3", endpoint_url=s3_server).list_objects_v2(Bucket="mlops")["Contents"]]
+    keys = [
+        o["Key"]
+        for o in boto3.client("s3", endpoint_url=s3_server).list_objects_v2(Bucket="mlops")["Contents"]
+    ]
     assert keys == [f"team/{run.id}/models/m.bin"]

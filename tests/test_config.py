@@ -72,8 +72,18 @@ def test_unsupported_database_is_refused(tmp_path):
 
 @pytest.mark.parametrize(
     ("key", "secret"),
-    [("API_KEY", True), ("AWS_SECRET_ACCESS_KEY", True), ("dbPassword", True), ("GITHUB_TOKEN", True),
-     ("SENTRY_DSN", True), ("auth", True), ("author", False), ("n_passes", False), ("lr", False), ("PATH", False)],
+    [
+        ("API_KEY", True),
+        ("AWS_SECRET_ACCESS_KEY", True),
+        ("dbPassword", True),
+        ("GITHUB_TOKEN", True),
+        ("SENTRY_DSN", True),
+        ("auth", True),
+        ("author", False),
+        ("n_passes", False),
+        ("lr", False),
+        ("PATH", False),
+    ],
 )
 def test_secret_key_names(key, secret):
     assert is_secret_key(key) is secret

@@ -22,7 +22,9 @@ def python(code: str, url: str, **env: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code)],
         env={**os.environ, "JUPYTER_MLOPS_URL": url, **env},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -45,7 +47,7 @@ def test_eight_processes_on_one_sqlite_file_lose_nothing(sqlite_url):
     api.disconnect()
     procs = [python(WRITER.replace("WORKER", str(i)), sqlite_url) for i in range(8)]
     outputs = [p.communicate(timeout=300) for p in procs]
-    for proc, (out, err) in zip(procs, outputs, strict=True):
+    for proc, (_, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
         assert "locked" not in err and "Traceback" not in err
     mlops.connect(sqlite_url)
@@ -124,6 +126,8 @@ def test_buffered_points_are_written_at_interpreter_exit(db_url):
     run_id = out.strip()
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        stored = conn.execute(text("SELECT count(*) FROM metrics WHERE run_id = :id"), {"id": run_id}).scalar_one()
+        stored = conn.execute(
+            text("SELECT count(*) FROM metrics WHERE run_id = :id"), {"id": run_id}
+        ).scalar_one()
     engine.dispose()
     assert stored == 20000

@@ -68,9 +68,14 @@ def stamp_old_database(url: str) -> str:
             ),
             {"id": "a" * 32, "t": now},
         )
-        conn.execute(text("INSERT INTO params (run_id, key, value, num) VALUES (:id, 'lr', '0.1', 0.1)"), {"id": "a" * 32})
         conn.execute(
-            text("INSERT INTO latest_metrics (run_id, key, step, value, time) VALUES (:id, 'acc', 0, 0.9, :t)"),
+            text("INSERT INTO params (run_id, key, value, num) VALUES (:id, 'lr', '0.1', 0.1)"),
+            {"id": "a" * 32},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO latest_metrics (run_id, key, step, value, time) VALUES (:id, 'acc', 0, 0.9, :t)"
+            ),
             {"id": "a" * 32, "t": now},
         )
 
@@ -133,7 +138,13 @@ def test_unreachable_database_names_the_url_without_password():
 
 def test_cli_upgrade_uses_the_configured_url(tmp_path):
     env = {**os.environ, "JUPYTER_MLOPS_URL": f"sqlite:///{tmp_path / 'cfg.db'}"}
-    done = subprocess.run([sys.executable, "-m", "jupyter_mlops.cli", "db", "upgrade"], capture_output=True,
-                          text=True, env=env, check=True, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "jupyter_mlops.cli", "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        cwd=tmp_path,
+    )
     assert f"from revision (empty) to {HEAD}" in done.stdout
     assert (tmp_path / "cfg.db").exists()

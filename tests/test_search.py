@@ -17,7 +17,9 @@ def grid(mlops):
     for model in ("lr", "rf"):
         for i, lr in enumerate((0.1, 0.01, 0.001)):
             tags = {"stage": "prod" if (model, lr) == ("rf", 0.001) else "dev"}
-            with mlops.start_run("grid", name=f"{model}-{lr}", params={"model": model, "lr": lr}, tags=tags) as run:
+            with mlops.start_run(
+                "grid", name=f"{model}-{lr}", params={"model": model, "lr": lr}, tags=tags
+            ) as run:
                 run.log_metric("acc", accuracy[model][i])
                 if model == "rf":
                     run.log_metric("trees", 100.0)
@@ -53,7 +55,10 @@ def test_experiment_filter_and_default_order(grid):
         ("run_name like 'lr-%' and metrics.acc < 0.75", {"lr-0.1"}),
         ("metrics.trees is null", {"lr-0.1", "lr-0.01", "lr-0.001"}),
         ("metrics.trees is not null and metrics.acc > 0.8", {"rf-0.01", "rf-0.001"}),
-        ("attributes.status = 'finished' and params.model == 'lr' and metrics.acc <> 0.8", {"lr-0.1", "lr-0.001"}),
+        (
+            "attributes.status = 'finished' and params.model == 'lr' and metrics.acc <> 0.8",
+            {"lr-0.1", "lr-0.001"},
+        ),
         ("metric.acc > 0.9 OR tag.stage = 'prod'", {"rf-0.001"}),
         ("attributes.start_time > '2000-01-01' and params.lr = 0.1", {"lr-0.1", "rf-0.1"}),
         ("params.missing = 'x'", set()),
@@ -131,7 +136,7 @@ def test_quoted_values_cannot_break_out(grid):
     with grid.start_run("grid", name="o'brien") as run:
         run.set_tag("who", "x' or '1'='1")
     assert names(grid.runs(filter="tags.who = 'x'' or ''1''=''1'")) == ["o'brien"]
-    assert names(grid.runs(filter="run_name = \"o'brien\"")) == ["o'brien"]
+    assert names(grid.runs(filter='run_name = "o\'brien"')) == ["o'brien"]
 
 
 def test_limit_must_be_a_count(grid):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -21,7 +22,9 @@ def count(url: str, table: str) -> int:
 
 
 def test_run_records_params_metrics_tags_and_finishes(mlops):
-    with mlops.start_run("churn", name="baseline", params={"lr": 0.01, "layers": [64, 32]}, tags={"team": "a"}) as run:
+    with mlops.start_run(
+        "churn", name="baseline", params={"lr": 0.01, "layers": [64, 32]}, tags={"team": "a"}
+    ) as run:
         run.log_param("model", "lr")
         for step in range(5):
             run.log_metric("loss", 1.0 / (step + 1))
@@ -78,7 +81,11 @@ def test_module_level_logging_goes_to_active_run(mlops):
         mlops.set_tag("t", "v")
     assert mlops.active_run() is None
     got = mlops.get_run(run.id)
-    assert got.params == {"a": "1", "b": "two"} and got.metrics == {"m": 3.0, "n": 4.0} and got.tags == {"t": "v"}
+    assert (
+        got.params == {"a": "1", "b": "two"}
+        and got.metrics == {"m": 3.0, "n": 4.0}
+        and got.tags == {"t": "v"}
+    )
     assert list(got.history("n")["step"]) == [7]
 
 
@@ -118,7 +125,9 @@ def test_nan_and_inf_metrics_round_trip(mlops):
         run.log_metric("curve", 1.0)
         run.log_metric("curve", float("nan"))
     got = mlops.get_run(run.id)
-    assert math.isnan(got.metrics["nan"]) and got.metrics["inf"] == math.inf and got.metrics["ninf"] == -math.inf
+    assert (
+        math.isnan(got.metrics["nan"]) and got.metrics["inf"] == math.inf and got.metrics["ninf"] == -math.inf
+    )
     assert math.isnan(got.history("curve")["value"][1])
     frame = mlops.runs("exp")
     assert math.isnan(frame["metrics.nan"][0]) and frame["metrics.inf"][0] == math.inf
@@ -172,7 +181,7 @@ def test_names_with_slashes_and_quotes_round_trip(mlops):
     assert set(got.metrics) == set(keys) and set(got.params) == set(keys)
     assert len(mlops.runs(filter="metrics.`train/loss` = 1.5 and params.`it's` = 'v'")) == 1
     assert len(mlops.runs(filter="metrics.train/loss = 1.5")) == 1
-    assert len(mlops.runs(filter="params.\"say \"\"hi\"\"\" = 'v'")) == 1
+    assert len(mlops.runs(filter='params."say ""hi""" = \'v\'')) == 1
 
 
 def test_non_numeric_metric_is_refused_with_reason(mlops):
@@ -181,9 +190,11 @@ def test_non_numeric_metric_is_refused_with_reason(mlops):
 
 
 def test_huge_param_is_truncated_with_warning(mlops):
-    with mlops.start_run("exp") as run:
-        with pytest.warns(jupyter_mlops.ValueTruncatedWarning, match="stored the first"):
-            run.log_param("blob", "x" * 1_000_000)
+    with (
+        mlops.start_run("exp") as run,
+        pytest.warns(jupyter_mlops.ValueTruncatedWarning, match="stored the first"),
+    ):
+        run.log_param("blob", "x" * 1_000_000)
     assert len(mlops.get_run(run.id).params["blob"]) == MAX_PARAM_VALUE
 
 
@@ -216,7 +227,9 @@ def test_secrets_are_masked_before_the_database(mlops, db_url):
         run.log_param("dbPassword", "hunter2")
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        stored = " ".join(v for (v,) in conn.execute(text("SELECT value FROM params UNION ALL SELECT value FROM tags")))
+        stored = " ".join(
+            v for (v,) in conn.execute(text("SELECT value FROM params UNION ALL SELECT value FROM tags"))
+        )
     engine.dispose()
     assert "hunter2" not in stored and "sk-live-123" not in stored and "AKIAABCDEFGHIJKLMNOP" not in stored
     assert mlops.get_run(run.id).params["db"] == "postgresql://me:***@db.example/x"
@@ -243,8 +256,10 @@ def test_log_artifact_kinds(mlops, tmp_path):
     artifacts = {a.path: a for a in mlops.get_run(run.id).artifacts}
     assert set(artifacts) == {"report.txt", "raw/bytes.bin", "meta.json", "table.csv"}
     assert artifacts["report.txt"].size == 5
-    assert artifacts["report.txt"].sha256 == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
-    assert open(artifacts["table.csv"].uri).read() == "x\n1\n2\n"
+    assert (
+        artifacts["report.txt"].sha256 == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+    )
+    assert Path(artifacts["table.csv"].uri).read_text() == "x\n1\n2\n"
 
 
 def test_crashed_status_when_heartbeat_is_stale(mlops, db_url):

@@ -1,7 +1,7 @@
 """``jupyter mlops ...``: the command line face. Parses arguments and calls the Python API.
 
-    jupyter mlops db upgrade sqlite:///mlops.db
-    jupyter mlops runs --experiment churn --filter "metrics.acc > 0.9" -n 20
+jupyter mlops db upgrade sqlite:///mlops.db
+jupyter mlops runs --experiment churn --filter "metrics.acc > 0.9" -n 20
 """
 
 from __future__ import annotations

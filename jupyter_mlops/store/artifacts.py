@@ -87,7 +87,9 @@ class ArtifactStore:
                 os.unlink(tmp.name)
         path = Path(source)
         if not path.is_file():
-            raise InvalidValue(f"{path} is not a file: log_artifact takes a file path, bytes, or a DataFrame/dict")
+            raise InvalidValue(
+                f"{path} is not a file: log_artifact takes a file path, bytes, or a DataFrame/dict"
+            )
         return self._put_file(rel, path)
 
     def read_bytes(self, run_id: str, name: str) -> bytes:
@@ -117,7 +119,9 @@ class ArtifactStore:
         target = root / rel
         resolved = target.resolve()
         if not resolved.is_relative_to(root):
-            raise ArtifactPathError(f"artifact path {rel!r} leads outside the artifact root (through a symlink)")
+            raise ArtifactPathError(
+                f"artifact path {rel!r} leads outside the artifact root (through a symlink)"
+            )
         return target
 
 

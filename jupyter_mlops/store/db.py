@@ -53,7 +53,9 @@ class Database:
         because altering a table there means copying and dropping it."""
         return self._run(lambda: _migration(self._writer), fn)
 
-    def _run(self, scope: Callable[[], AbstractContextManager[Connection]], fn: Callable[[Connection], T]) -> T:
+    def _run(
+        self, scope: Callable[[], AbstractContextManager[Connection]], fn: Callable[[Connection], T]
+    ) -> T:
         deadline = time.monotonic() + RETRY_SECONDS
         delay = 0.01
         while True:
@@ -84,7 +86,7 @@ def _create_engine(url: str) -> Engine:
         if url.startswith("sqlite"):
             return _sqlite_engine(url)
         if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
         return create_engine(url, pool_pre_ping=True)
     except exc.ArgumentError as err:
         raise ConfigError(f"not a database URL: {mask_url(url)} ({err})") from None
@@ -115,7 +117,9 @@ def _migration(engine: Engine) -> Iterator[Connection]:
                 yield conn
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
                 if broken:
-                    raise StoreError(f"migration would break {len(broken)} foreign keys, e.g. {broken[0]}; rolled back")
+                    raise StoreError(
+                        f"migration would break {len(broken)} foreign keys, e.g. {broken[0]}; rolled back"
+                    )
         finally:
             conn.invalidate()  # never hand a connection with foreign keys off back to the pool
 

@@ -23,13 +23,29 @@ from ..errors import FilterSyntaxError
 from . import models as m
 
 ENTITIES = {
-    "metrics": "metrics", "metric": "metrics",
-    "params": "params", "param": "params",
-    "tags": "tags", "tag": "tags",
-    "attributes": "attributes", "attribute": "attributes", "attr": "attributes", "run": "attributes",
+    "metrics": "metrics",
+    "metric": "metrics",
+    "params": "params",
+    "param": "params",
+    "tags": "tags",
+    "tag": "tags",
+    "attributes": "attributes",
+    "attribute": "attributes",
+    "attr": "attributes",
+    "run": "attributes",
 }
-ATTRIBUTES = ("run_id", "run_name", "status", "start_time", "end_time", "user", "host", "parent_id",
-              "experiment", "source_hash")
+ATTRIBUTES = (
+    "run_id",
+    "run_name",
+    "status",
+    "start_time",
+    "end_time",
+    "user",
+    "host",
+    "parent_id",
+    "experiment",
+    "source_hash",
+)
 _ALIASES = {"id": "run_id", "name": "run_name"}
 _TIME_ATTRIBUTES = ("start_time", "end_time")
 KEYWORDS = ("and", "or", "not", "in", "like", "ilike", "is", "null", "asc", "desc")
@@ -71,11 +87,17 @@ def tokenize(text: str) -> list[Token]:
             if text[pos] in "'\"":
                 _fail(text, pos, "this string is never closed: end it with the same quote")
             _fail(text, pos, f"unexpected character {text[pos]!r}")
+        assert match is not None  # _fail raised otherwise
         kind = match.lastgroup or ""
         if kind == "word" and match.group().lower() in ENTITIES and text.startswith(".", match.end()):
             key = _KEY.match(text, match.end() + 1)
             if key is None:
-                _fail(text, match.end() + 1, "expected a key name after the dot (quote it with `...` if it has spaces)")
+                _fail(
+                    text,
+                    match.end() + 1,
+                    "expected a key name after the dot (quote it with `...` if it has spaces)",
+                )
+            assert key is not None  # _fail raised otherwise
             field = Field(ENTITIES[match.group().lower()], _unquote(key.group()))
             tokens.append(Token("ident", field, match.start()))
             pos = key.end()
@@ -88,7 +110,9 @@ def tokenize(text: str) -> list[Token]:
             op = {"==": "=", "<>": "!="}.get(match.group(), match.group())
             tokens.append(Token("op", op, match.start()))
         elif kind in ("punct", "word"):
-            tokens.append(Token(kind, match.group().lower() if kind == "word" else match.group(), match.start()))
+            tokens.append(
+                Token(kind, match.group().lower() if kind == "word" else match.group(), match.start())
+            )
         pos = match.end()
     tokens.append(Token("end", None, len(text)))
     return tokens
@@ -136,7 +160,11 @@ class Parser:
             self.fail(token, f"expected {what}")
 
     def fail(self, token: Token, message: str) -> None:
-        got = "the end of the filter" if token.kind == "end" else repr(self.text[token.pos:token.pos + 20].split()[0])
+        got = (
+            "the end of the filter"
+            if token.kind == "end"
+            else repr(self.text[token.pos : token.pos + 20].split()[0])
+        )
         _fail(self.text, token.pos, f"{message}, got {got}")
 
     def parse(self) -> ColumnElement[bool]:
@@ -225,7 +253,9 @@ def compile_filter(text: str, attributes: dict[str, Any]) -> ColumnElement[bool]
     return Parser(text, lambda f, op, v: _comparison(f, op, v, attributes, text)).parse()
 
 
-def _comparison(field: Field, op: str, value: Any, attributes: dict[str, Any], text: str) -> ColumnElement[bool]:
+def _comparison(
+    field: Field, op: str, value: Any, attributes: dict[str, Any], text: str
+) -> ColumnElement[bool]:
     if field.entity == "attributes":
         if field.key not in attributes:
             raise FilterSyntaxError(f"unknown attribute {field.key!r}: use one of {', '.join(ATTRIBUTES)}")
@@ -236,7 +266,9 @@ def _comparison(field: Field, op: str, value: Any, attributes: dict[str, Any], t
     if field.entity == "metrics":
         table, column = m.latest_metrics, m.latest_metrics.c.value
         if op in ("like", "ilike") or any(isinstance(v, str) for v in _as_list(value)):
-            raise FilterSyntaxError(f"metrics.{field.key} is a number: compare it with a number, not a string")
+            raise FilterSyntaxError(
+                f"metrics.{field.key} is a number: compare it with a number, not a string"
+            )
     elif field.entity == "params":
         table = m.params
         numeric = op not in ("like", "ilike") and all(isinstance(v, float) for v in _as_list(value))
@@ -265,8 +297,12 @@ def _apply(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     if op == "is not null":
         return column.is_not(None)
     return {
-        "=": column.__eq__, "!=": column.__ne__, "<": column.__lt__,
-        "<=": column.__le__, ">": column.__gt__, ">=": column.__ge__,
+        "=": column.__eq__,
+        "!=": column.__ne__,
+        "<": column.__lt__,
+        "<=": column.__le__,
+        ">": column.__gt__,
+        ">=": column.__ge__,
     }[op](value)
 
 
@@ -288,7 +324,9 @@ def _time(value: Any) -> float:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise FilterSyntaxError(f"{value!r} is not a time: write epoch seconds or an ISO date like '2026-11-01'") from None
+        raise FilterSyntaxError(
+            f"{value!r} is not a time: write epoch seconds or an ISO date like '2026-11-01'"
+        ) from None
     return parsed.timestamp() if parsed.tzinfo else parsed.astimezone().timestamp()
 
 
@@ -320,7 +358,9 @@ def parse_order_by(order_by: str | list[str] | None) -> list[tuple[Field, bool]]
 
 def _split_commas(text: str) -> list[str]:
     """Split on commas outside quotes and backticks."""
-    parts, depth_quote, current = [], None, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth_quote: str | None = None
     for ch in text:
         if depth_quote:
             depth_quote = None if ch == depth_quote else depth_quote

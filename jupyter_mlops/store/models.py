@@ -6,6 +6,8 @@ migrated schema and this metadata agree.
 
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy import (
     BigInteger,
     Double,
@@ -14,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -163,13 +166,13 @@ class RunInputRow(Base):
     name: Mapped[str] = mapped_column(NAME, primary_key=True)
 
 
-experiments = ExperimentRow.__table__
-environments = EnvironmentRow.__table__
-runs = RunRow.__table__
-params = ParamRow.__table__
-metrics = MetricRow.__table__
-latest_metrics = LatestMetricRow.__table__
-tags = TagRow.__table__
-artifacts = ArtifactRow.__table__
-datasets = DatasetRow.__table__
-run_inputs = RunInputRow.__table__
+experiments = cast(Table, ExperimentRow.__table__)
+environments = cast(Table, EnvironmentRow.__table__)
+runs = cast(Table, RunRow.__table__)
+params = cast(Table, ParamRow.__table__)
+metrics = cast(Table, MetricRow.__table__)
+latest_metrics = cast(Table, LatestMetricRow.__table__)
+tags = cast(Table, TagRow.__table__)
+artifacts = cast(Table, ArtifactRow.__table__)
+datasets = cast(Table, DatasetRow.__table__)
+run_inputs = cast(Table, RunInputRow.__table__)

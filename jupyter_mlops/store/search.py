@@ -20,7 +20,17 @@ from .filters import Field, compile_filter, parse_order_by
 if TYPE_CHECKING:
     import pandas as pd
 
-RUN_COLUMNS = ["run_id", "experiment", "run_name", "status", "start_time", "end_time", "parent_id", "user", "host"]
+RUN_COLUMNS = [
+    "run_id",
+    "experiment",
+    "run_name",
+    "status",
+    "start_time",
+    "end_time",
+    "parent_id",
+    "user",
+    "host",
+]
 
 
 def status_column(now: float) -> Any:
@@ -34,9 +44,15 @@ def status_column(now: float) -> Any:
 
 def attribute_columns(now: float) -> dict[str, Any]:
     return {
-        "run_id": m.runs.c.id, "run_name": m.runs.c.name, "status": status_column(now),
-        "start_time": m.runs.c.start_time, "end_time": m.runs.c.end_time, "user": m.runs.c.user,
-        "host": m.runs.c.host, "parent_id": m.runs.c.parent_id, "experiment": m.experiments.c.name,
+        "run_id": m.runs.c.id,
+        "run_name": m.runs.c.name,
+        "status": status_column(now),
+        "start_time": m.runs.c.start_time,
+        "end_time": m.runs.c.end_time,
+        "user": m.runs.c.user,
+        "host": m.runs.c.host,
+        "parent_id": m.runs.c.parent_id,
+        "experiment": m.experiments.c.name,
         "source_hash": m.runs.c.source_hash,
     }
 
@@ -51,8 +67,15 @@ def runs_query(
     """SELECT of the matching runs' columns, ordered and limited."""
     attributes = attribute_columns(now)
     query = select(
-        m.runs.c.id, m.experiments.c.name, m.runs.c.name, attributes["status"], m.runs.c.start_time,
-        m.runs.c.end_time, m.runs.c.parent_id, m.runs.c.user, m.runs.c.host,
+        m.runs.c.id,
+        m.experiments.c.name,
+        m.runs.c.name,
+        attributes["status"],
+        m.runs.c.start_time,
+        m.runs.c.end_time,
+        m.runs.c.parent_id,
+        m.runs.c.user,
+        m.runs.c.host,
     ).join(m.experiments, m.experiments.c.id == m.runs.c.experiment_id)
     if experiment is not None:
         names = [experiment] if isinstance(experiment, str) else list(experiment)

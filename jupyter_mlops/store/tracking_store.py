@@ -49,8 +49,12 @@ class TrackingStore:
 
         def get_or_create(conn: Connection) -> int:
             # DO NOTHING on conflict: two kernels creating one experiment at once both get its id.
-            conn.execute(_upsert(self.db, m.experiments, ["name"], []), {"name": name, "created_time": time.time()})
-            return int(conn.execute(select(m.experiments.c.id).where(m.experiments.c.name == name)).scalar_one())
+            conn.execute(
+                _upsert(self.db, m.experiments, ["name"], []), {"name": name, "created_time": time.time()}
+            )
+            return int(
+                conn.execute(select(m.experiments.c.id).where(m.experiments.c.name == name)).scalar_one()
+            )
 
         self._experiment_ids[name] = self.db.write(get_or_create)
         return self._experiment_ids[name]
@@ -84,9 +88,19 @@ class TrackingStore:
         def create(conn: Connection) -> None:
             conn.execute(
                 insert(m.runs).values(
-                    id=run_id, experiment_id=experiment_id, name=name, status=ent.RUNNING, start_time=now,
-                    heartbeat=now, heartbeat_interval=heartbeat_interval, user=user, host=host,
-                    parent_id=parent_id, source=source, source_hash=source_hash, notebook=notebook,
+                    id=run_id,
+                    experiment_id=experiment_id,
+                    name=name,
+                    status=ent.RUNNING,
+                    start_time=now,
+                    heartbeat=now,
+                    heartbeat_interval=heartbeat_interval,
+                    user=user,
+                    host=host,
+                    parent_id=parent_id,
+                    source=source,
+                    source_hash=source_hash,
+                    notebook=notebook,
                 )
             )
             _write_params(self.db, conn, run_id, params)
@@ -99,7 +113,8 @@ class TrackingStore:
         now = time.time()
         self.db.write(
             lambda c: c.execute(
-                update(m.runs).where(m.runs.c.id == run_id)
+                update(m.runs)
+                .where(m.runs.c.id == run_id)
                 .values(status=status, end_time=now, heartbeat=now, error=error)
             )
         )
@@ -111,7 +126,9 @@ class TrackingStore:
             now = time.time()
             self.db.write(
                 lambda c: c.execute(
-                    update(m.runs).where(m.runs.c.id.in_(ids), m.runs.c.status == ent.RUNNING).values(heartbeat=now)
+                    update(m.runs)
+                    .where(m.runs.c.id.in_(ids), m.runs.c.status == ent.RUNNING)
+                    .values(heartbeat=now)
                 )
             )
 
@@ -130,11 +147,13 @@ class TrackingStore:
             if seen is None or row[2] >= seen[2]:
                 latest[(row[0], row[1])] = row
         keys = ("run_id", "key", "step", "value", "time")
-        stmt = _upsert(self.db, m.latest_metrics, ["run_id", "key"], ["step", "value", "time"], only_if_newer=True)
+        stmt = _upsert(
+            self.db, m.latest_metrics, ["run_id", "key"], ["step", "value", "time"], only_if_newer=True
+        )
 
         def write(conn: Connection) -> None:
             if self.db.dialect == "sqlite":
-                conn.exec_driver_sql(self._metric_sql, rows)  # type: ignore[arg-type]
+                conn.exec_driver_sql(self._metric_sql, rows)
             else:
                 conn.execute(insert(m.metrics), [dict(zip(keys, r, strict=True)) for r in rows])
             conn.execute(stmt, [dict(zip(keys, r, strict=True)) for r in latest.values()])
@@ -145,7 +164,11 @@ class TrackingStore:
         import pandas as pd
 
         t = m.metrics
-        query = select(t.c.step, t.c.value, t.c.time).where(t.c.run_id == run_id, t.c.key == key).order_by(t.c.step, t.c.id)
+        query = (
+            select(t.c.step, t.c.value, t.c.time)
+            .where(t.c.run_id == run_id, t.c.key == key)
+            .order_by(t.c.step, t.c.id)
+        )
         rows = self.db.read(lambda c: c.execute(query).all())
         frame = pd.DataFrame(rows, columns=["step", "value", "time"])
         frame["value"] = frame["value"].astype(float)  # NULL (stored NaN) -> NaN
@@ -153,11 +176,21 @@ class TrackingStore:
         return frame
 
     def add_artifact(self, run_id: str, path: str, uri: str, sha256: str, size: int, kind: str) -> None:
-        stmt = _upsert(self.db, m.artifacts, ["run_id", "path"], ["uri", "sha256", "size", "kind", "created_time"])
+        stmt = _upsert(
+            self.db, m.artifacts, ["run_id", "path"], ["uri", "sha256", "size", "kind", "created_time"]
+        )
         self.db.write(
             lambda c: c.execute(
-                stmt, {"run_id": run_id, "path": path, "uri": uri, "sha256": sha256, "size": size, "kind": kind,
-                       "created_time": time.time()}
+                stmt,
+                {
+                    "run_id": run_id,
+                    "path": path,
+                    "uri": uri,
+                    "sha256": sha256,
+                    "size": size,
+                    "kind": kind,
+                    "created_time": time.time(),
+                },
             )
         )
 
@@ -181,7 +214,9 @@ class TrackingStore:
 
         def fetch(conn: Connection) -> dict[str, Any]:
             row = conn.execute(
-                select(m.runs, m.experiments.c.name.label("experiment"), m.environments.c.content.label("env"))
+                select(
+                    m.runs, m.experiments.c.name.label("experiment"), m.environments.c.content.label("env")
+                )
                 .join(m.experiments, m.experiments.c.id == m.runs.c.experiment_id)
                 .outerjoin(m.environments, m.environments.c.id == m.runs.c.environment_id)
                 .where(m.runs.c.id == run_id)
@@ -204,16 +239,29 @@ class TrackingStore:
         got = self.db.read(fetch)
         row = got["row"]
         return ent.Run(
-            id=row.id, name=row.name, experiment=row.experiment, experiment_id=row.experiment_id,
+            id=row.id,
+            name=row.name,
+            experiment=row.experiment,
+            experiment_id=row.experiment_id,
             status=effective_status(row.status, row.heartbeat, row.heartbeat_interval, time.time()),
-            start_time=row.start_time, end_time=row.end_time, parent_id=row.parent_id, user=row.user,
-            host=row.host, params=got["params"],
+            start_time=row.start_time,
+            end_time=row.end_time,
+            parent_id=row.parent_id,
+            user=row.user,
+            host=row.host,
+            params=got["params"],
             metrics={k: (float("nan") if v is None else v) for k, v in got["metrics"].items()},
-            tags=got["tags"], code=row.source, source_hash=row.source_hash,
-            context=json.loads(row.context) if row.context else None, notebook=row.notebook, error=row.error,
+            tags=got["tags"],
+            code=row.source,
+            source_hash=row.source_hash,
+            context=json.loads(row.context) if row.context else None,
+            notebook=row.notebook,
+            error=row.error,
             env=json.loads(row.env) if row.env else {},
             inputs=tuple(
-                ent.DatasetInput(r.name, r.id, json.loads(r.shape), json.loads(r.schema), json.loads(r.profile))
+                ent.DatasetInput(
+                    r.name, r.id, json.loads(r.shape), json.loads(r.schema), json.loads(r.profile)
+                )
                 for r in got["inputs"]
             ),
             artifacts=tuple(ent.Artifact(a.path, a.uri, a.sha256, a.size, a.kind) for a in got["artifacts"]),
@@ -232,7 +280,9 @@ def _pairs(conn: Connection, table: Any, run_id: str) -> dict[str, Any]:
     return dict(conn.execute(select(table.c.key, table.c.value).where(table.c.run_id == run_id)).all())
 
 
-def _write_params(db: Database, conn: Connection, run_id: str, items: Sequence[tuple[str, str, float | None]]) -> None:
+def _write_params(
+    db: Database, conn: Connection, run_id: str, items: Sequence[tuple[str, str, float | None]]
+) -> None:
     if items:
         stmt = _upsert(db, m.params, ["run_id", "key"], ["value", "num"])
         conn.execute(stmt, [{"run_id": run_id, "key": k, "value": v, "num": n} for k, v, n in items])
@@ -244,16 +294,16 @@ def _write_tags(db: Database, conn: Connection, run_id: str, items: Sequence[tup
         conn.execute(stmt, [{"run_id": run_id, "key": k, "value": v} for k, v in items])
 
 
-def _upsert(db: Database, table: Any, index: list[str], update_cols: list[str], only_if_newer: bool = False) -> Any:
+def _upsert(
+    db: Database, table: Any, index: list[str], update_cols: list[str], only_if_newer: bool = False
+) -> Any:
     """INSERT ... ON CONFLICT (index) DO UPDATE the given columns (DO NOTHING when there are none).
 
     ``only_if_newer`` keeps the stored row when its ``step`` is higher than the incoming one.
     """
-    if db.dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    stmt = dialect_insert(table)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    stmt = (sqlite.insert if db.dialect == "sqlite" else postgresql.insert)(table)
     if not update_cols:
         return stmt.on_conflict_do_nothing(index_elements=index)
     where = table.c.step <= stmt.excluded.step if only_if_newer else None

@@ -44,7 +44,9 @@ class _Tracking:
         self.settings = settings
         self.store: TrackingStore = TrackingStore(settings.url)
         self.artifacts: ArtifactStore = ArtifactStore(settings.artifacts)
-        self.writer: MetricWriter = MetricWriter(self.store, settings.flush_seconds, settings.heartbeat_seconds)
+        self.writer: MetricWriter = MetricWriter(
+            self.store, settings.flush_seconds, settings.heartbeat_seconds
+        )
 
     def close(self) -> None:
         self.writer.close()
@@ -107,8 +109,8 @@ def start_run(
 ) -> ActiveRun:
     """Start a run; use it as a context manager, or call ``run.end()`` yourself.
 
-        with mlops.start_run("churn", name="baseline", params={"C": 1.0}) as run:
-            run.log_metric("acc", 0.91)
+    with mlops.start_run("churn", name="baseline", params={"C": 1.0}) as run:
+        run.log_metric("acc", 0.91)
     """
     from .values import param_value, tag_value
 
@@ -120,11 +122,18 @@ def start_run(
     tag_items = [(check_name("tag", k), tag_value(k, v)) for k, v in (tags or {}).items()]
     parent_id = tracking.store.resolve_run_id(parent) if parent else None
     run_id, run_name = tracking.store.create_run(
-        experiment, name, user=_user(), host=socket.gethostname(),
-        heartbeat_interval=tracking.settings.heartbeat_seconds, parent_id=parent_id,
-        params=param_items, tags=tag_items,
+        experiment,
+        name,
+        user=_user(),
+        host=socket.gethostname(),
+        heartbeat_interval=tracking.settings.heartbeat_seconds,
+        parent_id=parent_id,
+        params=param_items,
+        tags=tag_items,
     )
-    run = ActiveRun(run_id, run_name, experiment, tracking.store, tracking.writer, tracking.artifacts, _forget)
+    run = ActiveRun(
+        run_id, run_name, experiment, tracking.store, tracking.writer, tracking.artifacts, _forget
+    )
     _active.append(run)
     return run
 
@@ -188,7 +197,7 @@ def runs(
 ) -> pd.DataFrame:
     """Runs as a DataFrame: run_id, experiment, run_name, status, times, then params.*, metrics.*, tags.*.
 
-        mlops.runs("churn", filter="metrics.acc > 0.9 and params.model in ('lr', 'rf')", order_by="-metrics.acc")
+    mlops.runs("churn", filter="metrics.acc > 0.9 and params.model in ('lr', 'rf')", order_by="-metrics.acc")
     """
     from ..store.search import search_runs
 
@@ -209,7 +218,9 @@ def experiments() -> pd.DataFrame:
     import pandas as pd
 
     rows = _current().store.experiments()
-    frame = pd.DataFrame([(e.id, e.name, e.created_time) for e in rows], columns=["id", "name", "created_time"])
+    frame = pd.DataFrame(
+        [(e.id, e.name, e.created_time) for e in rows], columns=["id", "name", "created_time"]
+    )
     frame["created_time"] = pd.to_datetime(frame["created_time"], unit="s", utc=True)
     return frame
 

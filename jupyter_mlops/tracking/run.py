@@ -37,8 +37,14 @@ class ActiveRun:
     """A run in progress. Get one from :func:`jupyter_mlops.start_run`."""
 
     def __init__(
-        self, run_id: str, name: str, experiment: str, store: TrackingStore, writer: MetricWriter,
-        artifacts: ArtifactStore, on_end: Any = None,
+        self,
+        run_id: str,
+        name: str,
+        experiment: str,
+        store: TrackingStore,
+        writer: MetricWriter,
+        artifacts: ArtifactStore,
+        on_end: Any = None,
     ) -> None:
         self.id = run_id
         self.name = name
@@ -71,7 +77,9 @@ class ActiveRun:
         self.set_tags({key: value})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        self._store.set_tags(self.id, [(check_name("tag", k), tag_value(k, v)) for k, v in _mapping(tags, "tags").items()])
+        self._store.set_tags(
+            self.id, [(check_name("tag", k), tag_value(k, v)) for k, v in _mapping(tags, "tags").items()]
+        )
 
     # -- metrics -----------------------------------------------------------------------------------
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
@@ -105,8 +113,8 @@ class ActiveRun:
     def log_artifact(self, path_or_obj: Any, name: str | None = None) -> ent.Artifact:
         """Store a file (path), bytes, a dict/list (as JSON) or a DataFrame (as CSV) with the run.
 
-            run.log_artifact("confusion.png")
-            run.log_artifact({"classes": ["a", "b"]}, name="labels.json")
+        run.log_artifact("confusion.png")
+        run.log_artifact({"classes": ["a", "b"]}, name="labels.json")
         """
         kind = "file"
         if isinstance(path_or_obj, str | os.PathLike):
@@ -120,7 +128,8 @@ class ActiveRun:
             source, kind = path_or_obj.to_csv(index=False).encode(), "table"
         else:
             raise InvalidValue(
-                f"log_artifact takes a file path, bytes, a dict/list or a DataFrame, got {type(path_or_obj).__name__}"
+                "log_artifact takes a file path, bytes, a dict/list or a DataFrame, "
+                f"got {type(path_or_obj).__name__}"
             )
         if not name:
             raise InvalidValue("give the artifact a name=, e.g. run.log_artifact(data, name='data.json')")
@@ -161,7 +170,9 @@ class ActiveRun:
     def __enter__(self) -> ActiveRun:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None:
             self.end(ent.FINISHED)
         elif issubclass(exc_type, KeyboardInterrupt):

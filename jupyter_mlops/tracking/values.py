@@ -1,9 +1,9 @@
 """Check names and turn user values into what the store keeps, with warnings instead of failures.
 
-    >>> param_value("layers", [64, 32])
-    ('[64, 32]', None)
-    >>> param_value("lr", 0.01)
-    ('0.01', 0.01)
+>>> param_value("layers", [64, 32])
+('[64, 32]', None)
+>>> param_value("lr", 0.01)
+('0.01', 0.01)
 """
 
 from __future__ import annotations
@@ -78,14 +78,17 @@ def metric_value(key: str, value: object) -> float | None:
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise InvalidValue(f"metric {key!r} must be a real number, got {type(value).__name__} {value!r:.60}") from None
+        raise InvalidValue(
+            f"metric {key!r} must be a real number, got {type(value).__name__} {value!r:.60}"
+        ) from None
     return None if number != number else number
 
 
 def cap(what: str, text: str, limit: int) -> str:
     if len(text) > limit:
         warnings.warn(
-            f"{what} is {len(text):,} characters; stored the first {limit:,}. Log large values with log_artifact.",
+            f"{what} is {len(text):,} characters; stored the first {limit:,}. "
+            "Log large values with log_artifact.",
             ValueTruncatedWarning,
             stacklevel=4,
         )

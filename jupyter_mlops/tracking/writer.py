@@ -63,7 +63,9 @@ class MetricWriter:
         try:
             self.flush()
         except StoreError as err:
-            warnings.warn(f"{len(self.buffer)} metric points could not be written: {err}", MlopsWarning, stacklevel=2)
+            warnings.warn(
+                f"{len(self.buffer)} metric points could not be written: {err}", MlopsWarning, stacklevel=2
+            )
         atexit.unregister(self.close)
 
     def _loop(self) -> None:
@@ -82,4 +84,6 @@ class MetricWriter:
                     self._warned = True
                     warnings.warn(f"metrics buffered, will retry: {err}", MlopsWarning, stacklevel=1)
             except Exception as err:  # the thread must survive anything, or heartbeats stop
-                warnings.warn(f"jupyter_mlops writer: {type(err).__name__}: {err}", MlopsWarning, stacklevel=1)
+                warnings.warn(
+                    f"jupyter_mlops writer: {type(err).__name__}: {err}", MlopsWarning, stacklevel=1
+                )

@@ -47,7 +47,9 @@ def upgrade() -> None:
         sa.Column("context", sa.Text(), nullable=True),
         sa.Column("notebook", sa.Text(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(["experiment_id"], ["experiments.id"], name="fk_runs_experiment_id_experiments"),
+        sa.ForeignKeyConstraint(
+            ["experiment_id"], ["experiments.id"], name="fk_runs_experiment_id_experiments"
+        ),
         sa.ForeignKeyConstraint(["parent_id"], ["runs.id"], name="fk_runs_parent_id_runs"),
         sa.PrimaryKeyConstraint("id", name="pk_runs"),
     )

@@ -30,7 +30,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("runs") as batch:
         batch.add_column(sa.Column("environment_id", sa.String(64), nullable=True))
-        batch.create_foreign_key("fk_runs_environment_id_environments", "environments", ["environment_id"], ["id"])
+        batch.create_foreign_key(
+            "fk_runs_environment_id_environments", "environments", ["environment_id"], ["id"]
+        )
     op.create_table(
         "artifacts",
         sa.Column("id", ROWID, autoincrement=True, nullable=False),
