@@ -25,6 +25,8 @@ ENV_ARTIFACTS = "JUPYTER_MLOPS_ARTIFACTS"
 ENV_HEARTBEAT = "JUPYTER_MLOPS_HEARTBEAT_SECONDS"
 #: Seconds between background flushes of buffered metrics.
 ENV_FLUSH = "JUPYTER_MLOPS_FLUSH_SECONDS"
+#: Folder for metric points the database refused at exit (replayed on the next connect).
+ENV_SPOOL = "JUPYTER_MLOPS_SPOOL"
 
 DEFAULT_URL = "sqlite:///mlops.db"
 DEFAULT_ARTIFACTS = "mlops-artifacts"

@@ -140,4 +140,5 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests never read the developer's own settings or write into the repository."""
     for name in ("JUPYTER_MLOPS_URL", "JUPYTER_MLOPS_ARTIFACTS"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JUPYTER_MLOPS_SPOOL", str(tmp_path / "spool"))
     monkeypatch.chdir(tmp_path)

@@ -131,3 +131,52 @@ def test_buffered_points_are_written_at_interpreter_exit(db_url):
         ).scalar_one()
     engine.dispose()
     assert stored == 20000
+
+
+OUTAGE = """
+    import time, jupyter_mlops as mlops
+    run = mlops.start_run("outage")
+    mlops.log_metric("before", 1.0)
+    mlops.flush()
+    print(run.id, flush=True)
+    input()  # the test cuts the database off here
+    for step in range(1000):
+        mlops.log_metric("during", float(step))
+    # exit without end(): the writer cannot reach the database and spools the points
+"""
+
+
+def test_points_survive_a_database_outage_at_exit(postgres, tmp_path):
+    import psycopg
+
+    url = postgres.create_database()
+    database = url.rsplit("/", 1)[1]
+    spool_dir = tmp_path / "spool"  # the autouse fixture points JUPYTER_MLOPS_SPOOL here
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(OUTAGE)],
+        env={**os.environ, "JUPYTER_MLOPS_URL": url, "JUPYTER_MLOPS_FLUSH_SECONDS": "600"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    run_id = proc.stdout.readline().strip()
+    admin = f"host=127.0.0.1 port={postgres.port} user=mlops dbname=postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {database} ALLOW_CONNECTIONS false")
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (database,))
+    _, err = proc.communicate("\n", timeout=120)
+    assert proc.returncode == 0, err
+    assert "1000 metric points could not be written" in err and "kept in" in err
+    assert len(list(spool_dir.glob("*.jsonl"))) == 1
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+
+    try:
+        with pytest.warns(mlops.MlopsWarning, match="wrote 1000 spooled metric points"):
+            mlops.connect(url)
+        run = mlops.get_run(run_id)
+        assert len(run.history("during")) == 1000 and run.metrics == {"before": 1.0, "during": 999.0}
+        assert list(spool_dir.glob("*.jsonl")) == []
+    finally:
+        api.disconnect()

@@ -14,11 +14,12 @@ from __future__ import annotations
 import getpass
 import socket
 import threading
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, resolve_settings
-from ..errors import NoActiveRun
+from ..errors import MlopsWarning, NoActiveRun
 from .run import ActiveRun
 from .values import check_name
 
@@ -39,6 +40,7 @@ class _Tracking:
     def __init__(self, settings: Settings) -> None:
         from ..store.artifacts import ArtifactStore
         from ..store.tracking_store import TrackingStore
+        from .spool import replay
         from .writer import MetricWriter
 
         self.settings = settings
@@ -47,6 +49,11 @@ class _Tracking:
         self.writer: MetricWriter = MetricWriter(
             self.store, settings.flush_seconds, settings.heartbeat_seconds
         )
+        replayed = replay(settings.url, self.store)
+        if replayed:
+            warnings.warn(
+                f"wrote {replayed} spooled metric points from an earlier session", MlopsWarning, stacklevel=3
+            )
 
     def close(self) -> None:
         self.writer.close()

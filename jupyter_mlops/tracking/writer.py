@@ -63,9 +63,16 @@ class MetricWriter:
         try:
             self.flush()
         except StoreError as err:
+            from .spool import spool
+
+            path = spool(self.store.db.url, list(self.buffer))
             warnings.warn(
-                f"{len(self.buffer)} metric points could not be written: {err}", MlopsWarning, stacklevel=2
+                f"{len(self.buffer)} metric points could not be written ({err}); kept in {path}, "
+                "written when jupyter_mlops next connects to this database",
+                MlopsWarning,
+                stacklevel=2,
             )
+            self.buffer.clear()
         atexit.unregister(self.close)
 
     def _loop(self) -> None:
