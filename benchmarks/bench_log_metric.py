@@ -33,22 +33,24 @@ def ours(n: int = N) -> float:
 
 def raw_executemany(n: int = N) -> float:
     import jupyter_mlops as mlops
+    from jupyter_mlops.entities import series_id
 
     folder = workdir()
     path = f"{folder}/raw.db"
     mlops.connect(f"sqlite:///{path}", artifacts=f"{folder}/art")  # same schema, same migrations
     rates = []
     for _ in range(5):
-        with mlops.start_run("raw") as run:
-            pass
         now = time.time()
-        rows = [(run.id, "loss", i, i * 0.001, now) for i in range(n)]
+        with mlops.start_run("raw") as run:
+            run.log_metric("loss", 0.0)  # creates the series row the points belong to
+        sid = series_id(run.id, "loss")
+        rows = [(sid, i, i * 0.001, now) for i in range(n)]
         con = sqlite3.connect(path, isolation_level=None)
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
             con.execute(f"PRAGMA {pragma}")
         started = time.perf_counter()
         con.execute("BEGIN")
-        con.executemany("INSERT INTO metrics (run_id, key, step, value, time) VALUES (?, ?, ?, ?, ?)", rows)
+        con.executemany("INSERT INTO metrics (series_id, step, value, time) VALUES (?, ?, ?, ?)", rows)
         con.execute("COMMIT")
         rates.append(n / (time.perf_counter() - started))
         con.close()

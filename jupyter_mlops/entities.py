@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,12 @@ CRASHED = "crashed"
 STATUSES = (RUNNING, FINISHED, FAILED, KILLED, CRASHED)
 #: A running run whose heartbeat is older than this many of its own heartbeat intervals has crashed.
 STALE_BEATS = 3.0
+
+
+def series_id(run_id: str, key: str) -> int:
+    """The id of metric series (run, key): a signed 64-bit hash, the same in every process."""
+    digest = hashlib.blake2b(f"{run_id}\x00{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,11 @@ def test_buffered_points_are_written_at_interpreter_exit(db_url):
     engine = create_engine(db_url)
     with engine.connect() as conn:
         stored = conn.execute(
-            text("SELECT count(*) FROM metrics WHERE run_id = :id"), {"id": run_id}
+            text(
+                "SELECT count(*) FROM metrics JOIN latest_metrics ON latest_metrics.id = metrics.series_id "
+                "WHERE latest_metrics.run_id = :id"
+            ),
+            {"id": run_id},
         ).scalar_one()
     engine.dispose()
     assert stored == 20000

@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
 import jupyter_mlops as mlops
+from jupyter_mlops.entities import series_id
 from jupyter_mlops.errors import SchemaOutOfDate
 from jupyter_mlops.store import models
 from jupyter_mlops.store.db import Database
@@ -72,11 +73,20 @@ def stamp_old_database(url: str) -> str:
             text("INSERT INTO params (run_id, key, value, num) VALUES (:id, 'lr', '0.1', 0.1)"),
             {"id": "a" * 32},
         )
+        series = {"sid": series_id("a" * 32, "acc"), "id": "a" * 32, "t": now}
         conn.execute(
             text(
-                "INSERT INTO latest_metrics (run_id, key, step, value, time) VALUES (:id, 'acc', 0, 0.9, :t)"
+                "INSERT INTO latest_metrics (id, run_id, key, step, value, time) "
+                "VALUES (:sid, :id, 'acc', 1, 0.9, :t)"
             ),
-            {"id": "a" * 32, "t": now},
+            series,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO metrics (series_id, step, value, time) "
+                "VALUES (:sid, 0, 0.5, :t), (:sid, 1, 0.9, :t)"
+            ),
+            series,
         )
 
     db.write(to_0001)
@@ -101,6 +111,7 @@ def test_old_database_is_refused_then_upgraded_by_the_cli_keeping_data(db_url):
     try:
         kept = mlops.get_run(run_id)
         assert kept.name == "kept" and kept.params == {"lr": "0.1"} and kept.metrics == {"acc": 0.9}
+        assert list(kept.history("acc")["value"]) == [0.5, 0.9]
         assert kept.env == {} and kept.artifacts == ()
     finally:
         api.disconnect()

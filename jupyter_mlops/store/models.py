@@ -95,13 +95,20 @@ class ParamRow(Base):
     num: Mapped[float | None] = mapped_column(Double)
 
 
-class MetricRow(Base):
-    """Step series. ``value`` NULL means NaN: SQLite cannot store NaN, and NULL never matches a filter."""
+class LatestMetricRow(Base):
+    """One row per metric series (run, key): its id and the point at its highest step.
 
-    __tablename__ = "metrics"
-    __table_args__ = (Index("ix_metrics_run_id_key_step", "run_id", "key", "step"),)
+    What search, filters and ``run.metrics`` read. ``id`` is computed from (run, key) by the client
+    (``store.tracking_store.series_id``), so logging never waits for the database to hand out an id.
+    """
 
-    id: Mapped[int] = mapped_column(ROWID, primary_key=True, autoincrement=True)
+    __tablename__ = "latest_metrics"
+    __table_args__ = (
+        UniqueConstraint("run_id", "key"),
+        Index("ix_latest_metrics_key_value", "key", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"))
     key: Mapped[str] = mapped_column(NAME)
     step: Mapped[int] = mapped_column(BigInteger)
@@ -109,14 +116,15 @@ class MetricRow(Base):
     time: Mapped[float] = mapped_column(Double)
 
 
-class LatestMetricRow(Base):
-    """The value at the highest step of each (run, key): what search, filters and ``run.metrics`` read."""
+class MetricRow(Base):
+    """Every point of every series. ``value`` NULL means NaN: SQLite cannot store NaN, and NULL never
+    matches a filter. Rows name their series by its integer id: a narrow row and index keep logging fast."""
 
-    __tablename__ = "latest_metrics"
-    __table_args__ = (Index("ix_latest_metrics_key_value", "key", "value"),)
+    __tablename__ = "metrics"
+    __table_args__ = (Index("ix_metrics_series_id_step", "series_id", "step"),)
 
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), primary_key=True)
-    key: Mapped[str] = mapped_column(NAME, primary_key=True)
+    id: Mapped[int] = mapped_column(ROWID, primary_key=True, autoincrement=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("latest_metrics.id"))
     step: Mapped[int] = mapped_column(BigInteger)
     value: Mapped[float | None] = mapped_column(Double)
     time: Mapped[float] = mapped_column(Double)

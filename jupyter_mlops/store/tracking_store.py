@@ -9,12 +9,13 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from .. import entities as ent
+from ..entities import series_id
 from ..errors import AmbiguousRef, ConfigError, InvalidValue, NotFound
 from . import models as m
 from .db import Database
@@ -23,7 +24,7 @@ from .schema import ensure_schema
 if TYPE_CHECKING:
     import pandas as pd
 
-MetricRow = tuple[str, str, int, float | None, float]  # run_id, key, step, value (None = NaN), time
+MetricRow = tuple[int, int, float | None, float]  # series id, step, value (None = NaN), time
 _HEX_PREFIX = re.compile(r"[0-9a-f]{1,32}")
 
 
@@ -36,7 +37,7 @@ class TrackingStore:
             raise ConfigError(f"{self.db.dialect} is not supported: use sqlite:/// or postgresql+psycopg://")
         ensure_schema(self.db)
         self._experiment_ids: dict[str, int] = {}
-        cols = ("run_id", "key", "step", "value", "time")
+        cols = ("series_id", "step", "value", "time")
         self._metric_sql = str(
             insert(m.metrics).values({c: bindparam(c) for c in cols}).compile(dialect=self.db.engine.dialect)
         )
@@ -139,24 +140,36 @@ class TrackingStore:
     def set_tags(self, run_id: str, items: Sequence[tuple[str, str]]) -> None:
         self.db.write(lambda c: _write_tags(self.db, c, run_id, items))
 
-    def write_metrics(self, rows: list[MetricRow]) -> None:
-        """Append metric points and move each (run, key)'s latest value forward: the writer's hot path."""
-        latest: dict[tuple[str, str], MetricRow] = {}
+    def write_metrics(self, rows: list[MetricRow], series: Mapping[int, tuple[str, str]]) -> None:
+        """Append metric points and move each series' latest point forward: the writer's hot path.
+
+        ``series`` maps each series id in ``rows`` to its (run id, key).
+        """
+        latest: dict[int, MetricRow] = {}
         for row in rows:
-            seen = latest.get((row[0], row[1]))
-            if seen is None or row[2] >= seen[2]:
-                latest[(row[0], row[1])] = row
-        keys = ("run_id", "key", "step", "value", "time")
-        stmt = _upsert(
-            self.db, m.latest_metrics, ["run_id", "key"], ["step", "value", "time"], only_if_newer=True
-        )
+            seen = latest.get(row[0])
+            if seen is None or row[1] >= seen[1]:
+                latest[row[0]] = row
+        heads = [
+            {
+                "id": sid,
+                "run_id": series[sid][0],
+                "key": series[sid][1],
+                "step": r[1],
+                "value": r[2],
+                "time": r[3],
+            }
+            for sid, r in latest.items()
+        ]
+        stmt = _upsert(self.db, m.latest_metrics, ["id"], ["step", "value", "time"], only_if_newer=True)
 
         def write(conn: Connection) -> None:
+            conn.execute(stmt, heads)  # first: points reference their series row
             if self.db.dialect == "sqlite":
                 conn.exec_driver_sql(self._metric_sql, rows)
             else:
+                keys = ("series_id", "step", "value", "time")
                 conn.execute(insert(m.metrics), [dict(zip(keys, r, strict=True)) for r in rows])
-            conn.execute(stmt, [dict(zip(keys, r, strict=True)) for r in latest.values()])
 
         self.db.write(write)
 
@@ -166,7 +179,7 @@ class TrackingStore:
         t = m.metrics
         query = (
             select(t.c.step, t.c.value, t.c.time)
-            .where(t.c.run_id == run_id, t.c.key == key)
+            .where(t.c.series_id == series_id(run_id, key))
             .order_by(t.c.step, t.c.id)
         )
         rows = self.db.read(lambda c: c.execute(query).all())

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import entities as ent
 from ..config import MAX_TEXT
+from ..entities import series_id
 from ..errors import InvalidValue
 from ..masking import mask_text
 from .values import cap, check_name, metric_value, param_value, tag_value
@@ -55,6 +56,7 @@ class ActiveRun:
         self._artifacts = artifacts
         self._on_end = on_end
         self._steps: dict[str, int] = {}
+        self._series: dict[str, int] = {}
         self._append = writer.buffer.append
         self._buffer = writer.buffer
         writer.runs.add(run_id)
@@ -90,7 +92,7 @@ class ActiveRun:
         steps = self._steps
         last = steps.get(key)
         if last is None:
-            check_name("metric", key)
+            self._new_series(key)
             last = -1
         if step is None:
             step = last + 1
@@ -100,9 +102,15 @@ class ActiveRun:
         number = float(value) if type(value) is float else metric_value(key, value)
         if number != number:
             number = None  # NaN: stored as NULL
-        self._append((self.id, key, step, number, time.time()))
+        self._append((self._series[key], step, number, time.time()))
         if len(self._buffer) > WAKE_AT:
             self._writer.wake()
+
+    def _new_series(self, key: str) -> None:
+        check_name("metric", key)
+        sid = series_id(self.id, key)
+        self._writer.series[sid] = (self.id, key)
+        self._series[key] = sid
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Append one point of each metric, all at ``step``."""

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,13 +34,15 @@ def _prefix(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
-def spool(url: str, rows: list[MetricRow]) -> Path:
-    """Write ``rows`` to a new spool file for ``url``; return its path."""
+def spool(url: str, rows: list[MetricRow], series: Mapping[int, tuple[str, str]]) -> Path:
+    """Write ``rows`` and the (run, key) of their series to a new spool file for ``url``; return its path."""
     folder = spool_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{_prefix(url)}-{os.getpid()}-{time.time_ns()}.jsonl"
     partial = path.with_suffix(".partial")
     with open(partial, "w", encoding="utf-8") as handle:
+        used = {row[0] for row in rows}
+        handle.write(json.dumps({"series": [[sid, *series[sid]] for sid in used]}) + "\n")
         for row in rows:
             handle.write(json.dumps(row) + "\n")
     os.replace(partial, path)  # a replaying process never reads half a file
@@ -61,10 +64,12 @@ def replay(url: str, store: TrackingStore) -> int:
         except FileNotFoundError:
             continue
         with open(claimed, encoding="utf-8") as handle:
-            rows = [tuple(json.loads(line)) for line in handle if line.strip()]
+            header = json.loads(handle.readline())
+            rows: list[MetricRow] = [tuple(json.loads(line)) for line in handle if line.strip()]
+        series = {sid: (run_id, key) for sid, run_id, key in header["series"]}
         try:
             for start in range(0, len(rows), BATCH):
-                store.write_metrics(rows[start : start + BATCH])
+                store.write_metrics(rows[start : start + BATCH], series)
         except Exception:
             os.replace(claimed, path)  # keep it for the next try
             raise

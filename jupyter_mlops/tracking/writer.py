@@ -31,6 +31,7 @@ class MetricWriter:
         self.heartbeat_seconds = heartbeat_seconds
         self.buffer: list[MetricRow] = []
         self.runs: set[str] = set()  # runs in progress, for heartbeats
+        self.series: dict[int, tuple[str, str]] = {}  # series id -> (run id, key), for new series rows
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
@@ -50,7 +51,7 @@ class MetricWriter:
                 # Take a prefix: appends from other threads land after it and stay for the next round.
                 count = len(self.buffer)
                 rows = self.buffer[:count]
-                self.store.write_metrics(rows)
+                self.store.write_metrics(rows, self.series)
                 del self.buffer[:count]
 
     def close(self) -> None:
@@ -65,7 +66,7 @@ class MetricWriter:
         except StoreError as err:
             from .spool import spool
 
-            path = spool(self.store.db.url, list(self.buffer))
+            path = spool(self.store.db.url, list(self.buffer), self.series)
             warnings.warn(
                 f"{len(self.buffer)} metric points could not be written ({err}); kept in {path}, "
                 "written when jupyter_mlops next connects to this database",

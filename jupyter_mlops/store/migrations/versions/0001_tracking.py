@@ -1,8 +1,9 @@
 """Tracking core: experiments, runs, params, metrics, latest metrics, tags.
 
-Why: these are the tables every run writes. Metrics keep the full step series in ``metrics`` and the
-value at the highest step in ``latest_metrics``, so search and filters read one small row per key
-instead of scanning the series. NaN is stored as NULL in both (SQLite cannot store NaN).
+Why: these are the tables every run writes. ``latest_metrics`` has one row per series (run, key) with
+the point at its highest step, so search and filters read one small row per key instead of scanning
+the series; ``metrics`` holds every point under the series' integer id, a narrow row that keeps
+logging fast. NaN is stored as NULL in both (SQLite cannot store NaN).
 
 Revision ID: 0001
 Revises:
@@ -65,28 +66,31 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("run_id", "key", name="pk_params"),
     )
     op.create_table(
-        "metrics",
-        sa.Column("id", ROWID, autoincrement=True, nullable=False),
-        sa.Column("run_id", sa.String(32), nullable=False),
-        sa.Column("key", sa.String(250), nullable=False),
-        sa.Column("step", sa.BigInteger(), nullable=False),
-        sa.Column("value", sa.Double(), nullable=True),
-        sa.Column("time", sa.Double(), nullable=False),
-        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_metrics_run_id_runs"),
-        sa.PrimaryKeyConstraint("id", name="pk_metrics"),
-    )
-    op.create_index("ix_metrics_run_id_key_step", "metrics", ["run_id", "key", "step"])
-    op.create_table(
         "latest_metrics",
+        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("run_id", sa.String(32), nullable=False),
         sa.Column("key", sa.String(250), nullable=False),
         sa.Column("step", sa.BigInteger(), nullable=False),
         sa.Column("value", sa.Double(), nullable=True),
         sa.Column("time", sa.Double(), nullable=False),
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_latest_metrics_run_id_runs"),
-        sa.PrimaryKeyConstraint("run_id", "key", name="pk_latest_metrics"),
+        sa.PrimaryKeyConstraint("id", name="pk_latest_metrics"),
+        sa.UniqueConstraint("run_id", "key", name="uq_latest_metrics_run_id_key"),
     )
     op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value"])
+    op.create_table(
+        "metrics",
+        sa.Column("id", ROWID, autoincrement=True, nullable=False),
+        sa.Column("series_id", sa.BigInteger(), nullable=False),
+        sa.Column("step", sa.BigInteger(), nullable=False),
+        sa.Column("value", sa.Double(), nullable=True),
+        sa.Column("time", sa.Double(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["series_id"], ["latest_metrics.id"], name="fk_metrics_series_id_latest_metrics"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_metrics"),
+    )
+    op.create_index("ix_metrics_series_id_step", "metrics", ["series_id", "step"])
     op.create_table(
         "tags",
         sa.Column("run_id", sa.String(32), nullable=False),
@@ -98,5 +102,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("tags", "latest_metrics", "metrics", "params", "runs", "experiments"):
+    for table in ("tags", "metrics", "latest_metrics", "params", "runs", "experiments"):
         op.drop_table(table)
