@@ -1,4 +1,8 @@
-"""Slowdown of a 2,000-step loop of ~0.08 ms/step when each step logs one metric (flush included)."""
+"""Slowdown of a 2,000-step loop of ~0.08 ms/step when each step logs one metric.
+
+Two figures: the loop itself (what the training loop feels; points are written in the background), and
+the loop plus writing every point to the database before the cell would end (flush included).
+"""
 
 from __future__ import annotations
 
@@ -29,15 +33,17 @@ def make_step() -> tuple[object, float]:
         size += 4
 
 
-def loop(step, log=None, finish=None) -> float:
+def loop(step, log=None, finish=None) -> tuple[float, float]:
+    """(seconds for the loop, seconds for the loop and ``finish()``)."""
     started = time.perf_counter()
     for i in range(STEPS):
         loss = step()
         if log is not None:
             log("loss", loss, i)
+    looped = time.perf_counter()
     if finish is not None:
         finish()
-    return time.perf_counter() - started
+    return looped - started, time.perf_counter() - started
 
 
 def main() -> None:
@@ -46,7 +52,9 @@ def main() -> None:
     step, per_step = make_step()
     folder = workdir()
     mlops.connect(f"sqlite:///{folder}/mlops.db", artifacts=f"{folder}/art")
-    plain, ours, theirs = [], [], []
+    plain: list[float] = []
+    ours: list[tuple[float, float]] = []
+    theirs: list[tuple[float, float]] = []
     log_mlflow = None
     if has_mlflow():
         import mlflow
@@ -58,29 +66,34 @@ def main() -> None:
         def log_mlflow(key: str, value: float, i: int) -> None:
             mlflow.log_metric(key, value, step=i, synchronous=False)
 
-    for _ in range(7):  # interleaved, so drift in machine speed hits all three alike
-        plain.append(loop(step))
+    for _ in range(21):  # interleaved, so drift in machine speed hits both alike
+        plain.append(loop(step)[0])
         with mlops.start_run("loop") as run:
             ours.append(loop(step, run.log_metric, mlops.flush))
-        if log_mlflow is not None:
+    # MLflow after ours, with its own baseline: its background threads outlive a run and would slow ours.
+    their_plain = []
+    if log_mlflow is not None:
+        for _ in range(7):
+            their_plain.append(loop(step)[0])
             with mlflow.start_run():
                 theirs.append(loop(step, log_mlflow, mlflow.flush_async_logging))
-    base = statistics.median(plain)
-    ours_slow = 100 * (statistics.median(ours) / base - 1)
     note = f"step {per_step * 1e3:.3f} ms"
-    if theirs:
-        their_slow = 100 * (statistics.median(theirs) / base - 1)
+    for which, label in ((0, "logging in the loop"), (1, "loop + writing every point")):
+        ours_slow = slowdown([t[which] for t in ours], plain)
+        their_slow = slowdown([t[which] for t in theirs], their_plain) if theirs else None
         result(
-            "2,000-step loop slowdown (MLflow async)",
+            f"2,000-step loop slowdown, {label}",
             ours_slow,
             "%",
             their_slow,
-            target="< 5%",
+            target="< 5%" if which == 0 else "",
             higher_is_better=False,
             note=note,
         )
-    else:
-        result("2,000-step loop slowdown", ours_slow, "%", target="< 5%", higher_is_better=False, note=note)
+
+
+def slowdown(times: list[float], baseline: list[float]) -> float:
+    return 100 * (statistics.median(times) / statistics.median(baseline) - 1)
 
 
 if __name__ == "__main__":

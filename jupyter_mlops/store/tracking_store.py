@@ -5,14 +5,16 @@ Takes plain Python values that ``tracking/`` has already validated, returns ``en
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from .. import entities as ent
 from ..entities import series_id
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 MetricRow = tuple[int, int, float | None, float]  # series id, step, value (None = NaN), time
 _HEX_PREFIX = re.compile(r"[0-9a-f]{1,32}")
+ROWS_PER_INSERT = 250  # 1,000 bound values per statement, far below SQLite's limit
 
 
 class TrackingStore:
@@ -37,10 +40,10 @@ class TrackingStore:
             raise ConfigError(f"{self.db.dialect} is not supported: use sqlite:/// or postgresql+psycopg://")
         ensure_schema(self.db)
         self._experiment_ids: dict[str, int] = {}
-        cols = ("series_id", "step", "value", "time")
-        self._metric_sql = str(
-            insert(m.metrics).values({c: bindparam(c) for c in cols}).compile(dialect=self.db.engine.dialect)
-        )
+        one_row = "(?, ?, ?, ?)"
+        self._metric_sql = f"INSERT INTO metrics (series_id, step, value, time) VALUES {one_row}"
+        # SQLite: one statement per ROWS_PER_INSERT points is ~2.5x faster than one per point.
+        self._metric_block_sql = self._metric_sql.replace(one_row, ", ".join([one_row] * ROWS_PER_INSERT))
 
     # -- experiments -------------------------------------------------------------------------------
     def experiment_id(self, name: str) -> int:
@@ -140,16 +143,22 @@ class TrackingStore:
     def set_tags(self, run_id: str, items: Sequence[tuple[str, str]]) -> None:
         self.db.write(lambda c: _write_tags(self.db, c, run_id, items))
 
-    def write_metrics(self, rows: list[MetricRow], series: Mapping[int, tuple[str, str]]) -> None:
+    def write_metrics(
+        self, rows: list[MetricRow], series: Mapping[int, tuple[str, str]], ordered: bool = False
+    ) -> None:
         """Append metric points and move each series' latest point forward: the writer's hot path.
 
-        ``series`` maps each series id in ``rows`` to its (run id, key).
+        ``series`` maps each series id in ``rows`` to its (run id, key). ``ordered`` promises that no
+        series' step goes down within ``rows``, so each series' last row is its latest.
         """
-        latest: dict[int, MetricRow] = {}
-        for row in rows:
-            seen = latest.get(row[0])
-            if seen is None or row[1] >= seen[1]:
-                latest[row[0]] = row
+        if ordered:
+            latest = {row[0]: row for row in rows}
+        else:
+            latest = {}
+            for row in rows:
+                seen = latest.get(row[0])
+                if seen is None or row[1] >= seen[1]:
+                    latest[row[0]] = row
         heads = [
             {
                 "id": sid,
@@ -166,7 +175,14 @@ class TrackingStore:
         def write(conn: Connection) -> None:
             conn.execute(stmt, heads)  # first: points reference their series row
             if self.db.dialect == "sqlite":
-                conn.exec_driver_sql(self._metric_sql, rows)
+                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                whole = len(rows) - len(rows) % ROWS_PER_INSERT
+                flat = list(chain.from_iterable(rows[:whole]))
+                width = 4 * ROWS_PER_INSERT
+                cursor.executemany(
+                    self._metric_block_sql, [flat[i : i + width] for i in range(0, len(flat), width)]
+                )
+                cursor.executemany(self._metric_sql, rows[whole:])
             else:
                 keys = ("series_id", "step", "value", "time")
                 conn.execute(insert(m.metrics), [dict(zip(keys, r, strict=True)) for r in rows])
@@ -314,12 +330,21 @@ def _upsert(
 
     ``only_if_newer`` keeps the stored row when its ``step`` is higher than the incoming one.
     """
+    return _built_upsert(db.dialect, table.name, tuple(index), tuple(update_cols), only_if_newer)
+
+
+@functools.cache
+def _built_upsert(
+    dialect: str, name: str, index: tuple[str, ...], update_cols: tuple[str, ...], newer: bool
+) -> Any:
+    """Built once per shape: building the statement costs more than running it for a small batch."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    stmt = (sqlite.insert if db.dialect == "sqlite" else postgresql.insert)(table)
+    table = m.Base.metadata.tables[name]
+    stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
     if not update_cols:
-        return stmt.on_conflict_do_nothing(index_elements=index)
-    where = table.c.step <= stmt.excluded.step if only_if_newer else None
+        return stmt.on_conflict_do_nothing(index_elements=list(index))
+    where = table.c.step <= stmt.excluded.step if newer else None
     return stmt.on_conflict_do_update(
-        index_elements=index, set_={c: stmt.excluded[c] for c in update_cols}, where=where
+        index_elements=list(index), set_={c: stmt.excluded[c] for c in update_cols}, where=where
     )

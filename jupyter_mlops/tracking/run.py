@@ -26,7 +26,8 @@ from ..entities import series_id
 from ..errors import InvalidValue
 from ..masking import mask_text
 from .values import cap, check_name, metric_value, param_value, tag_value
-from .writer import WAKE_AT
+
+_now = time.time
 
 if TYPE_CHECKING:
     from ..store.artifacts import ArtifactStore
@@ -55,8 +56,7 @@ class ActiveRun:
         self._writer = writer
         self._artifacts = artifacts
         self._on_end = on_end
-        self._steps: dict[str, int] = {}
-        self._series: dict[str, int] = {}
+        self._series: dict[str, list[int]] = {}
         self._append = writer.buffer.append
         self._buffer = writer.buffer
         writer.runs.add(run_id)
@@ -89,28 +89,34 @@ class ActiveRun:
 
         Buffered: the call only appends, a background thread writes. NaN and inf are kept as such.
         """
-        steps = self._steps
-        last = steps.get(key)
-        if last is None:
-            self._new_series(key)
-            last = -1
+        # The hot path of every training loop: keep it to a few dict and list operations.
+        series = self._series.get(key)
+        if series is None:
+            series = self._new_series(key)
         if step is None:
-            step = last + 1
-        elif type(step) is not int:
-            step = _step(key, step)
-        steps[key] = step if step > last else last
-        number = float(value) if type(value) is float else metric_value(key, value)
-        if number != number:
+            step = series[1] = series[1] + 1
+        else:
+            if type(step) is not int:
+                step = _step(key, step)
+            if step > series[1]:
+                series[1] = step
+            elif step < series[1]:
+                self._writer.unordered = True  # the batch's last point of this key is not its latest
+        number: float | None = value
+        if type(value) is not float:
+            number = metric_value(key, value)
+        elif value != value:
             number = None  # NaN: stored as NULL
-        self._append((self._series[key], step, number, time.time()))
-        if len(self._buffer) > WAKE_AT:
-            self._writer.wake()
+        self._append((series[0], step, number, _now()))
+        if len(self._buffer) >= self._writer.limit:
+            self._writer.relieve()
 
-    def _new_series(self, key: str) -> None:
+    def _new_series(self, key: str) -> list[int]:
         check_name("metric", key)
         sid = series_id(self.id, key)
         self._writer.series[sid] = (self.id, key)
-        self._series[key] = sid
+        self._series[key] = series = [sid, -1]  # [series id, highest step so far]
+        return series
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Append one point of each metric, all at ``step``."""

@@ -1,8 +1,12 @@
 """The buffered metric writer: ``log_metric`` appends to a list; a background thread writes batches.
 
-Batches go to the store on a timer, when the buffer grows large, at run end and at interpreter exit.
-The same thread beats the heartbeat of every run in progress, so a run whose process died reads as
-crashed. A batch the database refuses is kept and retried on the next tick, never dropped.
+Batches go to the store on a timer, at run end and at interpreter exit. The same thread beats the
+heartbeat of every run in progress, so a run whose process died reads as crashed. A batch the database
+refuses is kept and retried on the next tick, never dropped.
+
+During a burst (a tight loop logging faster than BURST_RATE) the timer holds back: a background write
+competes with the loop for the GIL and slows both, so the burst's points are written when it pauses,
+when the run ends, after MAX_DEFER_SECONDS, or by ``log_metric`` itself once MAX_BUFFER points wait.
 """
 
 from __future__ import annotations
@@ -18,8 +22,12 @@ from ..errors import MlopsWarning, StoreError
 if TYPE_CHECKING:
     from ..store.tracking_store import MetricRow, TrackingStore
 
-#: Buffered points that wake the writer before its timer.
-WAKE_AT = 100_000
+#: Points the buffer may hold; at this size log_metric writes the batch itself (backpressure).
+MAX_BUFFER = 1_000_000
+#: Points per second above which logging counts as a burst.
+BURST_RATE = 100_000
+#: The longest the timer holds back during a burst.
+MAX_DEFER_SECONDS = 10.0
 
 
 class MetricWriter:
@@ -32,6 +40,8 @@ class MetricWriter:
         self.buffer: list[MetricRow] = []
         self.runs: set[str] = set()  # runs in progress, for heartbeats
         self.series: dict[int, tuple[str, str]] = {}  # series id -> (run id, key), for new series rows
+        self.unordered = False  # set when a key's step went backwards: see flush()
+        self.limit = MAX_BUFFER  # log_metric calls relieve() at this many buffered points
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
@@ -40,9 +50,14 @@ class MetricWriter:
         self._thread.start()
         atexit.register(self.close)
 
-    def wake(self) -> None:
-        """Ask the thread to flush now (the buffer is large)."""
-        self._wake.set()
+    def relieve(self) -> None:
+        """Write the full buffer in the caller's thread; if the database refuses, keep buffering."""
+        try:
+            self.flush()
+            self.limit = MAX_BUFFER
+        except StoreError as err:
+            self.limit = len(self.buffer) + MAX_BUFFER  # try again a million points later
+            warnings.warn(f"metrics buffered, will retry: {err}", MlopsWarning, stacklevel=3)
 
     def flush(self) -> None:
         """Write every buffered point; raises StoreError if the database refuses (points are kept)."""
@@ -51,7 +66,13 @@ class MetricWriter:
                 # Take a prefix: appends from other threads land after it and stay for the next round.
                 count = len(self.buffer)
                 rows = self.buffer[:count]
-                self.store.write_metrics(rows, self.series)
+                # Read after taking the rows: a point logged out of order sets the flag before it is appended.
+                ordered, self.unordered = not self.unordered, False
+                try:
+                    self.store.write_metrics(rows, self.series, ordered)
+                except Exception:
+                    self.unordered = self.unordered or not ordered
+                    raise
                 del self.buffer[:count]
 
     def close(self) -> None:
@@ -78,11 +99,18 @@ class MetricWriter:
 
     def _loop(self) -> None:
         next_beat = time.monotonic() + self.heartbeat_seconds
+        checked = last_flush = time.monotonic()
+        seen = 0
         while not self._closed:
             self._wake.wait(timeout=min(self.flush_seconds, self.heartbeat_seconds))
             self._wake.clear()
             try:
-                self.flush()
+                now = time.monotonic()
+                burst = len(self.buffer) - seen > BURST_RATE * (now - checked)
+                if not burst or now - last_flush >= MAX_DEFER_SECONDS:
+                    self.flush()
+                    last_flush = now
+                checked, seen = now, len(self.buffer)
                 if time.monotonic() >= next_beat:
                     next_beat = time.monotonic() + self.heartbeat_seconds
                     self.store.beat(list(self.runs))
