@@ -291,3 +291,20 @@ def test_bad_mapping_arguments(mlops):
             run.log_params(["lr", 1])
         with pytest.raises(jupyter_mlops.InvalidValue, match="whole number"):
             run.log_metric("x", 1.0, step=1.5)
+
+
+def test_full_buffer_is_written_by_log_metric_itself(mlops, db_url):
+    from jupyter_mlops.tracking import api
+
+    writer = api._current().writer
+    writer.capacity = writer.limit = 1000  # a small buffer, to fill it quickly
+    with mlops.start_run("exp") as run:
+        for i in range(2500):
+            run.log_metric("x", float(i))
+        assert len(writer.buffer) == 500  # two full buffers written, the rest waits
+        engine = create_engine(db_url)
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT count(*) FROM metrics")).scalar_one()
+        engine.dispose()
+        assert stored == 2000
+    assert len(mlops.get_run(run.id).history("x")) == 2500

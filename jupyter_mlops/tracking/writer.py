@@ -41,6 +41,7 @@ class MetricWriter:
         self.runs: set[str] = set()  # runs in progress, for heartbeats
         self.series: dict[int, tuple[str, str]] = {}  # series id -> (run id, key), for new series rows
         self.unordered = False  # set when a key's step went backwards: see flush()
+        self.capacity = MAX_BUFFER
         self.limit = MAX_BUFFER  # log_metric calls relieve() at this many buffered points
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
@@ -54,9 +55,9 @@ class MetricWriter:
         """Write the full buffer in the caller's thread; if the database refuses, keep buffering."""
         try:
             self.flush()
-            self.limit = MAX_BUFFER
+            self.limit = self.capacity
         except StoreError as err:
-            self.limit = len(self.buffer) + MAX_BUFFER  # try again a million points later
+            self.limit = len(self.buffer) + self.capacity  # try again a full buffer later
             warnings.warn(f"metrics buffered, will retry: {err}", MlopsWarning, stacklevel=3)
 
     def flush(self) -> None:
