@@ -130,8 +130,8 @@ def mlops(db_url: str, tmp_path: Path) -> Iterator[object]:
 
     jupyter_mlops.connect(db_url, artifacts=str(tmp_path / "artifacts"))
     yield jupyter_mlops
-    while api.active_run() is not None:
-        api.active_run().end()  # type: ignore[union-attr]
+    for run in list(api._active):
+        run.end()
     api.disconnect()
 
 

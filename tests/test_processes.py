@@ -184,3 +184,35 @@ def test_points_survive_a_database_outage_at_exit(postgres, tmp_path):
         assert list(spool_dir.glob("*.jsonl")) == []
     finally:
         api.disconnect()
+
+
+def test_user_exception_is_not_replaced_when_the_database_is_gone(postgres):
+    import warnings
+
+    import psycopg
+
+    url = postgres.create_database()
+    database = url.rsplit("/", 1)[1]
+    admin = f"host=127.0.0.1 port={postgres.port} user=mlops dbname=postgres"
+    mlops.connect(url)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with pytest.raises(ValueError, match="the user's own error"), mlops.start_run("outage") as run:
+                run.log_metric("loss", 0.5)
+                with psycopg.connect(admin, autocommit=True) as conn:
+                    conn.execute(f"ALTER DATABASE {database} ALLOW_CONNECTIONS false")
+                    conn.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                        (database,),
+                    )
+                raise ValueError("the user's own error")
+        messages = [str(w.message) for w in caught]
+        assert any("could not record how run" in m for m in messages), messages
+        assert mlops.active_run() is None  # the failed end still ends it in this process
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+        mlops.flush()  # the buffered point was kept and goes in once the database is back
+        assert mlops.get_run(run.id).metrics == {"loss": 0.5}
+    finally:
+        api.disconnect()

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, resolve_settings
-from ..errors import MlopsWarning, NoActiveRun
+from ..errors import MlopsError, MlopsWarning, NoActiveRun
 from .run import ActiveRun
 from .values import check_name
 
@@ -49,11 +49,17 @@ class _Tracking:
         self.writer: MetricWriter = MetricWriter(
             self.store, settings.flush_seconds, settings.heartbeat_seconds
         )
-        replayed = replay(settings.url, self.store)
-        if replayed:
-            warnings.warn(
-                f"wrote {replayed} spooled metric points from an earlier session", MlopsWarning, stacklevel=3
-            )
+        try:
+            replayed = replay(settings.url, self.store)
+        except MlopsError as err:  # the spool file is kept for the next connect
+            warnings.warn(f"could not write spooled metric points yet: {err}", MlopsWarning, stacklevel=3)
+        else:
+            if replayed:
+                warnings.warn(
+                    f"wrote {replayed} spooled metric points from an earlier session",
+                    MlopsWarning,
+                    stacklevel=3,
+                )
 
     def close(self) -> None:
         self.writer.close()

@@ -16,6 +16,7 @@ import json
 import os
 import time
 import traceback
+import warnings
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .. import entities as ent
 from ..config import MAX_TEXT
 from ..entities import series_id
-from ..errors import InvalidValue
+from ..errors import InvalidValue, MlopsError, MlopsWarning, StoreError
 from ..masking import mask_text
 from .values import cap, check_name, metric_value, param_value, tag_value
 
@@ -152,7 +153,8 @@ class ActiveRun:
         return ent.Artifact(name, stored.uri, stored.sha256, stored.size, kind)
 
     def log_figure(self, figure: Any, name: str) -> ent.Artifact:
-        """Save a matplotlib (``savefig``) or plotly (``write_image``/``to_html``) figure as an artifact."""
+        """Save a matplotlib figure (any ``savefig`` format, from the name's suffix; PNG by default) or a
+        plotly figure (as HTML) as an artifact."""
         buffer = io.BytesIO()
         if hasattr(figure, "savefig"):
             figure.savefig(buffer, format=name.rsplit(".", 1)[-1] if "." in name else "png")
@@ -173,11 +175,14 @@ class ActiveRun:
         if status not in (ent.FINISHED, ent.FAILED, ent.KILLED):
             raise InvalidValue(f"a run ends as finished, failed or killed, got {status!r}")
         self._writer.runs.discard(self.id)
+        self.status = status
         try:
             self._writer.flush()
-        finally:
-            self.status = status
+        except StoreError as err:  # the points stay buffered: retried, or spooled at exit
+            warnings.warn(f"metrics of run {self.id[:8]} not written yet: {err}", MlopsWarning, stacklevel=2)
+        try:
             self._store.end_run(self.id, status, cap("error", mask_text(error), MAX_TEXT) if error else None)
+        finally:  # no longer the active run, even if the database did not take its end
             if self._on_end:
                 self._on_end(self)
 
@@ -189,10 +194,14 @@ class ActiveRun:
     ) -> None:
         if exc_type is None:
             self.end(ent.FINISHED)
-        elif issubclass(exc_type, KeyboardInterrupt):
-            self.end(ent.KILLED, "KeyboardInterrupt")
-        else:
-            self.end(ent.FAILED, "".join(traceback.format_exception(exc_type, exc, tb)))
+            return
+        try:
+            if issubclass(exc_type, KeyboardInterrupt):
+                self.end(ent.KILLED, "KeyboardInterrupt")
+            else:
+                self.end(ent.FAILED, "".join(traceback.format_exception(exc_type, exc, tb)))
+        except MlopsError as err:  # never replace the user's own exception with ours
+            warnings.warn(f"could not record how run {self.id[:8]} ended: {err}", MlopsWarning, stacklevel=2)
 
 
 def _mapping(value: Any, what: str) -> Mapping[str, Any]:

@@ -12,6 +12,7 @@ when the run ends, after MAX_DEFER_SECONDS, or by ``log_metric`` itself once MAX
 from __future__ import annotations
 
 import atexit
+import contextlib
 import threading
 import time
 import warnings
@@ -119,8 +120,12 @@ class MetricWriter:
             except StoreError as err:
                 if not self._warned:  # once per outage; the points stay buffered and are retried
                     self._warned = True
-                    warnings.warn(f"metrics buffered, will retry: {err}", MlopsWarning, stacklevel=1)
+                    _warn_from_thread(f"metrics buffered, will retry: {err}")
             except Exception as err:  # the thread must survive anything, or heartbeats stop
-                warnings.warn(
-                    f"jupyter_mlops writer: {type(err).__name__}: {err}", MlopsWarning, stacklevel=1
-                )
+                _warn_from_thread(f"jupyter_mlops writer: {type(err).__name__}: {err}")
+
+
+def _warn_from_thread(message: str) -> None:
+    # Warnings made errors (python -W error) must not stop the heartbeats.
+    with contextlib.suppress(Exception):
+        warnings.warn(message, MlopsWarning, stacklevel=1)

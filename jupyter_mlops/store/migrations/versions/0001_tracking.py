@@ -1,9 +1,10 @@
 """Tracking core: experiments, runs, params, metrics, latest metrics, tags.
 
-Why: these are the tables every run writes. ``latest_metrics`` has one row per series (run, key) with
-the point at its highest step, so search and filters read one small row per key instead of scanning
-the series; ``metrics`` holds every point under the series' integer id, a narrow row that keeps
-logging fast. NaN is stored as NULL in both (SQLite cannot store NaN).
+Why: these are the tables every run writes. ``latest_metrics`` has one row per series (run, key)
+with the point at its highest step, so search and filters read one small row per key instead of
+scanning the series; ``metrics`` holds every point under the series' integer id, a narrow row that
+keeps logging fast. Tables read by (run, key) are clustered on it in SQLite (WITHOUT ROWID), so a
+run's values are one b-tree walk away. NaN is stored as NULL (SQLite cannot store NaN).
 
 Revision ID: 0001
 Revises:
@@ -64,18 +65,20 @@ def upgrade() -> None:
         sa.Column("num", sa.Double(), nullable=True),
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_params_run_id_runs"),
         sa.PrimaryKeyConstraint("run_id", "key", name="pk_params"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "latest_metrics",
-        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("run_id", sa.String(32), nullable=False),
         sa.Column("key", sa.String(250), nullable=False),
         sa.Column("step", sa.BigInteger(), nullable=False),
         sa.Column("value", sa.Double(), nullable=True),
         sa.Column("time", sa.Double(), nullable=False),
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_latest_metrics_run_id_runs"),
-        sa.PrimaryKeyConstraint("id", name="pk_latest_metrics"),
-        sa.UniqueConstraint("run_id", "key", name="uq_latest_metrics_run_id_key"),
+        sa.PrimaryKeyConstraint("run_id", "key", name="pk_latest_metrics"),
+        sa.UniqueConstraint("id", name="uq_latest_metrics_id"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value"])
     op.create_table(
@@ -98,6 +101,7 @@ def upgrade() -> None:
         sa.Column("value", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_tags_run_id_runs"),
         sa.PrimaryKeyConstraint("run_id", "key", name="pk_tags"),
+        sqlite_with_rowid=False,
     )
 
 
