@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import random
 import sqlite3
-import statistics
 import time
 import uuid
 
-from common import has_mlflow, quiet_mlflow, result, workdir
+from common import has_mlflow, median_seconds, quiet_mlflow, result, workdir
 
 RUNS = 10_000
 FILTER = "metrics.m0 > 0.5 and params.p1 != 'v3'"
@@ -43,7 +42,7 @@ def search_ours() -> tuple[float, int]:
     import jupyter_mlops as mlops
 
     count = len(mlops.runs("search", filter=FILTER, order_by=ORDER))
-    return median(lambda: mlops.runs("search", filter=FILTER, order_by=ORDER)), count
+    return median_seconds(lambda: mlops.runs("search", filter=FILTER, order_by=ORDER)), count
 
 
 def fill_mlflow(path: str) -> str:
@@ -90,16 +89,7 @@ def search_mlflow(experiment_id: str) -> tuple[float, int]:
     def search():
         return mlflow.search_runs([experiment_id], filter_string=FILTER, order_by=[ORDER], max_results=50_000)
 
-    return median(search, repeats=3), len(search())
-
-
-def median(fn, repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return median_seconds(search, repeats=3), len(search())
 
 
 if __name__ == "__main__":
