@@ -14,7 +14,7 @@ import numbers
 import re
 import warnings
 
-from ..config import MAX_NAME_LENGTH, MAX_PARAM_VALUE
+from ..config import MAX_NAME_LENGTH, MAX_PARAM_VALUE, MAX_TAG_VALUE
 from ..errors import InvalidValue, UnserialisableWarning, ValueTruncatedWarning
 from ..masking import mask_value
 
@@ -67,8 +67,7 @@ def param_value(key: str, value: object) -> tuple[str, float | None]:
 
 
 def tag_value(key: str, value: object) -> str:
-    from ..config import MAX_TAG_VALUE
-
+    """The stored text of a tag: secrets masked, size capped."""
     text = cap(f"tag {key!r}", value if isinstance(value, str) else str(value), MAX_TAG_VALUE)
     return mask_value(key, text)[:MAX_TAG_VALUE]
 
