@@ -10,7 +10,7 @@ import textwrap
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
+from rawsql import sql
 
 import jupyter_mlops as mlops
 from jupyter_mlops.tracking import api
@@ -124,17 +124,13 @@ def test_buffered_points_are_written_at_interpreter_exit(db_url):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     run_id = out.strip()
-    engine = create_engine(db_url)
-    with engine.connect() as conn:
-        stored = conn.execute(
-            text(
-                "SELECT count(*) FROM metrics JOIN latest_metrics ON latest_metrics.id = metrics.series_id "
-                "WHERE latest_metrics.run_id = :id"
-            ),
-            {"id": run_id},
-        ).scalar_one()
-    engine.dispose()
-    assert stored == 20000
+    stored = sql(
+        db_url,
+        "SELECT count(*) FROM metrics JOIN latest_metrics ON latest_metrics.id = metrics.series_id "
+        "WHERE latest_metrics.run_id = :id",
+        id=run_id,
+    )
+    assert stored == [(20000,)]
 
 
 OUTAGE = """

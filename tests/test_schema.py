@@ -12,6 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from rawsql import sql
 from sqlalchemy import create_engine, text
 
 import jupyter_mlops as mlops
@@ -120,10 +121,7 @@ def test_old_database_is_refused_then_upgraded_by_the_cli_keeping_data(db_url):
 def test_newer_database_is_refused_with_package_upgrade(sqlite_url):
     mlops.connect(sqlite_url)
     api.disconnect()
-    engine = create_engine(sqlite_url)
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
-    engine.dispose()
+    sql(sqlite_url, "UPDATE alembic_version SET version_num = '9999'")
     with pytest.raises(SchemaOutOfDate, match="pip install -U jupyter_mlops"):
         mlops.connect(sqlite_url)
     with pytest.raises(SchemaOutOfDate, match="newer"):
@@ -131,10 +129,7 @@ def test_newer_database_is_refused_with_package_upgrade(sqlite_url):
 
 
 def test_foreign_database_is_refused(sqlite_url):
-    engine = create_engine(sqlite_url)
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE invoices (id INTEGER)"))
-    engine.dispose()
+    sql(sqlite_url, "CREATE TABLE invoices (id INTEGER)")
     with pytest.raises(SchemaOutOfDate, match="invoices"):
         mlops.connect(sqlite_url)
 

@@ -7,18 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, text
+from rawsql import sql
 
 import jupyter_mlops
 from jupyter_mlops.config import MAX_PARAM_VALUE
-
-
-def count(url: str, table: str) -> int:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        value = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
-    engine.dispose()
-    return value
 
 
 def test_run_records_params_metrics_tags_and_finishes(mlops):
@@ -225,12 +217,7 @@ def test_secrets_are_masked_before_the_database(mlops, db_url):
         run.log_param("db", "postgresql://me:hunter2@db.example/x")
         run.set_tag("note", "token AKIAABCDEFGHIJKLMNOP used")
         run.log_param("dbPassword", "hunter2")
-    engine = create_engine(db_url)
-    with engine.connect() as conn:
-        stored = " ".join(
-            v for (v,) in conn.execute(text("SELECT value FROM params UNION ALL SELECT value FROM tags"))
-        )
-    engine.dispose()
+    stored = " ".join(v for (v,) in sql(db_url, "SELECT value FROM params UNION ALL SELECT value FROM tags"))
     assert "hunter2" not in stored and "sk-live-123" not in stored and "AKIAABCDEFGHIJKLMNOP" not in stored
     assert mlops.get_run(run.id).params["db"] == "postgresql://me:***@db.example/x"
 
@@ -264,10 +251,8 @@ def test_log_artifact_kinds(mlops, tmp_path):
 
 def test_crashed_status_when_heartbeat_is_stale(mlops, db_url):
     with mlops.start_run("exp") as run:
-        engine = create_engine(db_url)
-        with engine.begin() as conn:  # what a dead process leaves behind: a heartbeat long ago
-            conn.execute(text("UPDATE runs SET heartbeat = heartbeat - 3600 WHERE id = :id"), {"id": run.id})
-        engine.dispose()
+        # What a dead process leaves behind: a heartbeat long ago.
+        sql(db_url, "UPDATE runs SET heartbeat = heartbeat - 3600 WHERE id = :id", id=run.id)
         assert mlops.get_run(run.id).status == "crashed"
         assert list(mlops.runs(filter="attributes.status = 'crashed'")["run_id"]) == [run.id]
         assert mlops.runs(filter="status = 'running'").empty
@@ -278,11 +263,7 @@ def test_experiments_listing(mlops):
         with mlops.start_run(name):
             pass
     assert list(mlops.experiments()["name"]) == ["a", "b"]
-    assert count_runs(mlops, "a") == 2
-
-
-def count_runs(mlops, experiment: str) -> int:
-    return len(mlops.runs(experiment))
+    assert len(mlops.runs("a")) == 2
 
 
 def test_bad_mapping_arguments(mlops):
@@ -302,9 +283,5 @@ def test_full_buffer_is_written_by_log_metric_itself(mlops, db_url):
         for i in range(2500):
             run.log_metric("x", float(i))
         assert len(writer.buffer) == 500  # two full buffers written, the rest waits
-        engine = create_engine(db_url)
-        with engine.connect() as conn:
-            stored = conn.execute(text("SELECT count(*) FROM metrics")).scalar_one()
-        engine.dispose()
-        assert stored == 2000
+        assert sql(db_url, "SELECT count(*) FROM metrics") == [(2000,)]
     assert len(mlops.get_run(run.id).history("x")) == 2500

@@ -148,9 +148,7 @@ class ActiveRun:
             )
         if not name:
             raise InvalidValue("give the artifact a name=, e.g. run.log_artifact(data, name='data.json')")
-        stored = self._artifacts.put(self.id, name, source)
-        self._store.add_artifact(self.id, name, stored.uri, stored.sha256, stored.size, kind)
-        return ent.Artifact(name, stored.uri, stored.sha256, stored.size, kind)
+        return self._store_artifact(name, source, kind)
 
     def log_figure(self, figure: Any, name: str) -> ent.Artifact:
         """Save a matplotlib figure (any ``savefig`` format, from the name's suffix; PNG by default) or a
@@ -163,9 +161,13 @@ class ActiveRun:
             name = name if name.endswith(".html") else f"{name}.html"
         else:
             raise InvalidValue(f"log_figure takes a matplotlib or plotly figure, got {type(figure).__name__}")
-        stored = self._artifacts.put(self.id, name, buffer.getvalue())
-        self._store.add_artifact(self.id, name, stored.uri, stored.sha256, stored.size, "figure")
-        return ent.Artifact(name, stored.uri, stored.sha256, stored.size, "figure")
+        return self._store_artifact(name, buffer.getvalue(), "figure")
+
+    def _store_artifact(self, name: str, source: bytes | str | os.PathLike[str], kind: str) -> ent.Artifact:
+        """Put the file in the artifact store, then record it (uri, sha256, size) in the database."""
+        stored = self._artifacts.put(self.id, name, source)
+        self._store.add_artifact(self.id, name, stored.uri, stored.sha256, stored.size, kind)
+        return ent.Artifact(name, stored.uri, stored.sha256, stored.size, kind)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def end(self, status: str = ent.FINISHED, error: str | None = None) -> None:
