@@ -30,6 +30,7 @@ from .errors import (
 from .tracking.api import (
     active_run,
     connect,
+    diff,
     experiments,
     flush,
     get_run,
@@ -38,8 +39,10 @@ from .tracking.api import (
     log_metrics,
     log_param,
     log_params,
+    reproduce,
     runs,
     set_tag,
+    show,
     start_run,
     tracking_settings,
 )
@@ -69,16 +72,35 @@ __all__ = [
     "__version__",
     "active_run",
     "connect",
+    "diff",
     "experiments",
     "flush",
     "get_run",
+    "load_ipython_extension",
     "log_artifact",
     "log_metric",
     "log_metrics",
     "log_param",
     "log_params",
+    "reproduce",
     "runs",
     "set_tag",
+    "show",
     "start_run",
     "tracking_settings",
+    "unload_ipython_extension",
 ]
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext jupyter_mlops``: register ``%%experiment`` and ``%mlops`` (IPython loads lazily)."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    """``%unload_ext jupyter_mlops``: remove the hooks; runs already tracked stay."""
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)

@@ -21,6 +21,8 @@ from .errors import ConfigError
 # Environment variable names, in one place.
 ENV_URL = "JUPYTER_MLOPS_URL"
 ENV_ARTIFACTS = "JUPYTER_MLOPS_ARTIFACTS"
+#: Experiment of ``%%experiment`` cells that name none.
+ENV_EXPERIMENT = "JUPYTER_MLOPS_EXPERIMENT"
 #: Seconds between a run's heartbeats; a running run silent for 3 beats reads as crashed.
 ENV_HEARTBEAT = "JUPYTER_MLOPS_HEARTBEAT_SECONDS"
 #: Seconds between background flushes of buffered metrics.
@@ -30,6 +32,7 @@ ENV_SPOOL = "JUPYTER_MLOPS_SPOOL"
 
 DEFAULT_URL = "sqlite:///mlops.db"
 DEFAULT_ARTIFACTS = "mlops-artifacts"
+DEFAULT_EXPERIMENT = "default"
 DEFAULT_HEARTBEAT_SECONDS = 10.0
 DEFAULT_FLUSH_SECONDS = 1.0
 
@@ -48,6 +51,7 @@ class Settings:
     artifacts: str
     heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
     flush_seconds: float = DEFAULT_FLUSH_SECONDS
+    experiment: str = DEFAULT_EXPERIMENT
 
 
 def resolve_settings(
@@ -60,12 +64,19 @@ def resolve_settings(
     artifacts, artifacts_base = _pick(
         artifacts, ENV_ARTIFACTS, section, "artifacts", DEFAULT_ARTIFACTS, cwd, folder
     )
+    experiment, _ = _pick(None, ENV_EXPERIMENT, section, "experiment", DEFAULT_EXPERIMENT, cwd, folder)
     return Settings(
+        experiment=experiment,
         url=_absolute_sqlite(url, url_base),
         artifacts=_absolute_path(artifacts, artifacts_base),
         heartbeat_seconds=_seconds(ENV_HEARTBEAT, DEFAULT_HEARTBEAT_SECONDS),
         flush_seconds=_seconds(ENV_FLUSH, DEFAULT_FLUSH_SECONDS),
     )
+
+
+def tool_section(cwd: Path | None = None) -> dict:
+    """The ``[tool.jupyter_mlops]`` table of the nearest pyproject.toml ({} when there is none)."""
+    return _pyproject_section(cwd or Path.cwd())[0]
 
 
 def _pick(explicit: str | None, env: str, section: dict, key: str, default: str, cwd: Path, folder: Path):

@@ -48,6 +48,15 @@ _URL_PASSWORD = re.compile(
 )
 
 
+# A secret-named key given a quoted value in code or text: `API_KEY = "..."`, `password="..."`,
+# `"token": "..."`, `secret: str = "..."`. Only the value is masked, and only when the key names a secret.
+_KEYED_VALUE = re.compile(
+    r"""(?P<head>\b(?P<key>[A-Za-z_][A-Za-z0-9_]{0,100})['"]?\s{0,20}"""
+    r"""(?::\s{0,20}[A-Za-z_][\w.\[\], ]{0,60}?\s{0,20}=|[:=])\s{0,20})"""
+    r"""(?P<q>['"])(?P<value>[^'"\n]{1,1000})(?P=q)"""
+)
+
+
 def mask_url(url: str) -> str:
     """Hide the password of every ``scheme://user:password@host`` in ``url``."""
     if "://" not in url:
@@ -60,7 +69,13 @@ def mask_text(text: str) -> str:
     text = mask_url(text)
     for pattern in _SECRET_VALUES:
         text = pattern.sub(MASK, text)
-    return text
+    return _KEYED_VALUE.sub(_mask_keyed, text)
+
+
+def _mask_keyed(match: re.Match[str]) -> str:
+    if is_secret_key(match["key"]):
+        return f"{match['head']}{match['q']}{MASK}{match['q']}"
+    return match[0]
 
 
 def is_secret_key(key: str) -> bool:

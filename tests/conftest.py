@@ -17,6 +17,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,7 +139,38 @@ def mlops(db_url: str, tmp_path: Path) -> Iterator[object]:
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests never read the developer's own settings or write into the repository."""
-    for name in ("JUPYTER_MLOPS_URL", "JUPYTER_MLOPS_ARTIFACTS"):
+    for name in (
+        "JUPYTER_MLOPS_URL",
+        "JUPYTER_MLOPS_ARTIFACTS",
+        "JUPYTER_MLOPS_EXPERIMENT",
+        "JPY_SESSION_NAME",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("JUPYTER_MLOPS_SPOOL", str(tmp_path / "spool"))
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A real IPython shell with the extension loaded, tracking to a fresh SQLite file in tmp_path.
+
+    Run cells with ``cell(shell, source)``: like a kernel does, it stores them in the history."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    from jupyter_mlops.tracking import api
+
+    monkeypatch.setenv("JUPYTER_MLOPS_URL", f"sqlite:///{tmp_path / 'mlops.db'}")
+    monkeypatch.setenv("JUPYTER_MLOPS_ARTIFACTS", str(tmp_path / "artifacts"))
+    InteractiveShell.clear_instance()
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    config.InteractiveShell.colors = "nocolor"
+    ipython = InteractiveShell.instance(config=config)
+    ipython.run_cell("%load_ext jupyter_mlops", store_history=True).raise_error()
+    yield ipython
+    ipython.run_cell("%unload_ext jupyter_mlops")
+    for run in list(api._active):
+        run.end()
+    api.disconnect()
+    InteractiveShell.clear_instance()

@@ -2,6 +2,7 @@
 
 jupyter mlops db upgrade sqlite:///mlops.db
 jupyter mlops runs --experiment churn --filter "metrics.acc > 0.9" -n 20
+jupyter mlops run train.py -p lr=0.1 -e churn -- --script-arg
 """
 
 from __future__ import annotations
@@ -26,12 +27,47 @@ def main(argv: list[str] | None = None) -> int:
     runs.add_argument("--order-by", "-o", help="e.g. '-metrics.acc'")
     runs.add_argument("-n", type=int, default=20, help="at most this many runs (default 20)")
 
+    run = commands.add_parser("run", help="run a Python script as a tracked run")
+    run.add_argument("script", help="path of the script")
+    run.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a top-level literal assignment of the script (repeatable)",
+    )
+    run.add_argument("-e", "--experiment", help="experiment (default: the configured one)")
+    run.add_argument("-n", "--name", help="run name")
+    run.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="tag (repeatable)")
+    run.add_argument("--no-models", action="store_true", help="do not save fitted models")
+    run.add_argument("--quiet", action="store_true", help="no summary line")
+    run.epilog = "Arguments after -- go to the script: jupyter mlops run train.py -p lr=0.1 -- --fast"
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    script_args: list[str] = []
+    if "--" in argv:  # everything after -- belongs to the script, not to us
+        cut = argv.index("--")
+        argv, script_args = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
     try:
         if args.command == "db":
             from .db import upgrade_command
 
             return upgrade_command(args.url)
+        if args.command == "run":
+            from .run import run_command
+
+            return run_command(
+                args.script,
+                args.param,
+                args.experiment,
+                args.name,
+                args.tag,
+                args.no_models,
+                args.quiet,
+                script_args,
+            )
         from .runs import runs_command
 
         return runs_command(args.experiment, args.filter, args.order_by, args.n)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MetricRow = tuple[int, int, float | None, float]  # series id, step, value (None = NaN), time
+DatasetRecord = tuple[str, str, str, str, str]  # variable, fingerprint id, shape, schema, profile (JSON)
 _HEX_PREFIX = re.compile(r"[0-9a-f]{1,32}")
 ROWS_PER_INSERT = 250  # 1,000 bound values per statement, far below SQLite's limit
 
@@ -40,6 +41,7 @@ class TrackingStore:
             raise ConfigError(f"{self.db.dialect} is not supported: use sqlite:/// or postgresql+psycopg://")
         ensure_schema(self.db)
         self._experiment_ids: dict[str, int] = {}
+        self._environments: set[str] = set()
         one_row = "(?, ?, ?, ?)"
         self._metric_sql = f"INSERT INTO metrics (series_id, step, value, time) VALUES {one_row}"
         # SQLite: one statement per ROWS_PER_INSERT points is ~2.5x faster than one per point.
@@ -82,8 +84,15 @@ class TrackingStore:
         source: str | None = None,
         source_hash: str | None = None,
         notebook: str | None = None,
+        context: str | None = None,
+        environment_id: str | None = None,
+        inputs: Sequence[DatasetRecord] = (),
     ) -> tuple[str, str]:
-        """Insert a running run with its first params and tags in one transaction; return (id, name)."""
+        """Insert a running run with its first params and tags in one transaction; return (id, name).
+
+        A tracked cell also gives its code, context slice (JSON), environment id (saved before with
+        ``save_environment``) and ``inputs``: (variable, fingerprint id, shape, schema, profile) with
+        shape/schema/profile as JSON text, stored once per fingerprint and linked to the run."""
         experiment_id = self.experiment_id(experiment)
         run_id = uuid.uuid4().hex
         name = name or f"run-{run_id[:8]}"
@@ -105,10 +114,13 @@ class TrackingStore:
                     source=source,
                     source_hash=source_hash,
                     notebook=notebook,
+                    context=context,
+                    environment_id=environment_id,
                 )
             )
             _write_params(self.db, conn, run_id, params)
             _write_tags(self.db, conn, run_id, tags)
+            _write_inputs(self.db, conn, run_id, inputs, now)
 
         self.db.write(create)
         return run_id, name
@@ -122,6 +134,22 @@ class TrackingStore:
                 .values(status=status, end_time=now, heartbeat=now, error=error)
             )
         )
+
+    def set_context(self, run_id: str, context: str) -> None:
+        """Replace a run's context (JSON: the context slice and which metrics are final)."""
+        self.db.write(
+            lambda c: c.execute(update(m.runs).where(m.runs.c.id == run_id).values(context=context))
+        )
+
+    def save_environment(self, environment_id: str, content: str) -> None:
+        """Store an environment (content-addressed: a known id is left as it is)."""
+        if environment_id in self._environments:
+            return
+        stmt = _upsert(self.db, m.environments, ["id"], [])
+        self.db.write(
+            lambda c: c.execute(stmt, {"id": environment_id, "content": content, "created_time": time.time()})
+        )
+        self._environments.add(environment_id)
 
     def beat(self, run_ids: Iterable[str]) -> None:
         """Record that these runs are alive."""
@@ -321,6 +349,19 @@ def _write_tags(db: Database, conn: Connection, run_id: str, items: Sequence[tup
     if items:
         stmt = _upsert(db, m.tags, ["run_id", "key"], ["value"])
         conn.execute(stmt, [{"run_id": run_id, "key": k, "value": v} for k, v in items])
+
+
+def _write_inputs(
+    db: Database, conn: Connection, run_id: str, inputs: Sequence[DatasetRecord], now: float
+) -> None:
+    if inputs:
+        datasets = [
+            {"id": fid, "shape": shape, "schema": schema, "profile": profile, "created_time": now}
+            for _, fid, shape, schema, profile in inputs
+        ]
+        conn.execute(_upsert(db, m.datasets, ["id"], []), datasets)
+        links = [{"run_id": run_id, "dataset_id": fid, "name": name} for name, fid, *_ in inputs]
+        conn.execute(_upsert(db, m.run_inputs, ["run_id", "dataset_id", "name"], []), links)
 
 
 def _upsert(

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from ..entities import Run
     from ..store.artifacts import ArtifactStore
     from ..store.tracking_store import TrackingStore
+    from .cards import RunCard, RunDiff
+    from .reproduce import Reproduction
     from .writer import MetricWriter
 
 DEFAULT_EXPERIMENT = "default"
@@ -125,6 +127,18 @@ def start_run(
     with mlops.start_run("churn", name="baseline", params={"C": 1.0}) as run:
         run.log_metric("acc", 0.91)
     """
+    return _begin(experiment, name, params, tags, parent)
+
+
+def _begin(
+    experiment: str,
+    name: str | None,
+    params: Mapping[str, Any] | None,
+    tags: Mapping[str, Any] | None,
+    parent: str | None,
+    **record: Any,
+) -> ActiveRun:
+    """Start a run; ``record`` carries what a tracked cell captured (see TrackingStore.create_run)."""
     from .values import param_value, tag_value
 
     tracking = _current()
@@ -143,6 +157,7 @@ def start_run(
         parent_id=parent_id,
         params=param_items,
         tags=tag_items,
+        **record,
     )
     run = ActiveRun(
         run_id, run_name, experiment, tracking.store, tracking.writer, tracking.artifacts, _forget
@@ -224,6 +239,37 @@ def get_run(run_ref: str) -> Run:
     tracking = _current()
     tracking.writer.flush()
     return tracking.store.get_run(run_ref)
+
+
+def show(run_ref: str) -> RunCard:
+    """A readable card of one run (HTML in a notebook, text in a terminal): code, params, metrics,
+    inputs, environment and artifacts.
+
+    mlops.show("3f2a")
+    """
+    from .cards import RunCard
+
+    return RunCard(get_run(run_ref))
+
+
+def diff(run_a: str, run_b: str) -> RunDiff:
+    """What differs between two runs: params, metrics (with the difference), code and packages.
+
+    mlops.diff("3f2a", "9c1b").params   # [(name, value in a, value in b), ...]
+    """
+    from .cards import RunDiff
+
+    return RunDiff(get_run(run_a), get_run(run_b))
+
+
+def reproduce(run_ref: str, timeout: int = 600, rel_tol: float = 1e-9) -> Reproduction:
+    """Run a tracked cell again in a fresh kernel (its context slice first) and compare final metrics.
+
+    result = mlops.reproduce("3f2a"); result.matches, result.mismatched_metrics, result.changed_inputs
+    """
+    from .reproduce import reproduce_run
+
+    return reproduce_run(get_run(run_ref), timeout=timeout, rel_tol=rel_tol)
 
 
 def experiments() -> pd.DataFrame:

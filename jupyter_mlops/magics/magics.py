@@ -1,0 +1,106 @@
+"""``MLOpsMagics``: the ``%%experiment`` cell magic and the ``%mlops`` line magic, configurable with
+``%config MLOpsMagics.quiet = True`` or ``[tool.jupyter_mlops]`` in pyproject.toml."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Unicode
+
+from ..config import resolve_settings, tool_section
+from ..errors import MlopsError
+from ..masking import mask_url
+from .cell import ExperimentHooks
+from .commands import COMMANDS, usage
+
+_STATE = "_jupyter_mlops_hooks"
+
+
+@magics_class
+class MLOpsMagics(Magics):
+    """Track notebook cells as runs and query them.
+
+    Settings (``%config MLOpsMagics.<name> = value``, or the same keys in ``[tool.jupyter_mlops]``):
+    ``experiment``, ``quiet``, ``capture_models``, ``capture_data``.
+    """
+
+    experiment = Unicode("", help="Experiment for cells that name none (default: the settings').").tag(
+        config=True
+    )
+    quiet = Bool(False, help="Do not print the one-line run summary under tracked cells.").tag(config=True)
+    capture_models = Bool(True, help="Save fitted estimators and torch modules the cell assigns.").tag(
+        config=True
+    )
+    capture_data = Bool(True, help="Fingerprint DataFrames, arrays and tensors the cell reads.").tag(
+        config=True
+    )
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        section = tool_section()
+        defaults = {k: section[k] for k in ("quiet", "capture_models", "capture_data") if k in section}
+        super().__init__(shell=shell, **defaults, **kwargs)
+
+    def default_experiment(self) -> str:
+        return self.experiment or resolve_settings().experiment
+
+    @magic_arguments()
+    @argument("experiment", nargs="?", default=None, help="Experiment name (default: configured one).")
+    @argument("-n", "--name", help="Run name (default: run-<id>).")
+    @argument("-p", "--param", action="append", metavar="KEY=VALUE", help="Override a parameter.")
+    @argument("--tag", action="append", metavar="KEY=VALUE", help="Set a tag on the run.")
+    @argument("--no-models", action="store_true", help="Do not save fitted models.")
+    @argument("--no-data", action="store_true", help="Do not fingerprint input data.")
+    @argument("--quiet", action="store_true", help="No summary line under the cell.")
+    @cell_magic("experiment")  # type: ignore[arg-type]  # IPython's decorator types are too narrow
+    def experiment_cell(self, line: str, cell: str) -> None:
+        """Track this cell as a run: code, parameters, inputs, metrics, models, outputs, environment.
+
+        %%experiment churn -n baseline -p lr=0.1 --tag team=risk
+        lr = 0.01              # a parameter (-p lr=0.1 rewrites it before the cell runs)
+        model = LogisticRegression(C=1 / lr).fit(X, y)    # saved as a candidate model
+        acc = model.score(X_test, y_test)                 # a final metric
+        """
+        # Reached only when something runs the magic by hand: on a cell's first line the extension
+        # takes the cell before IPython's magic machinery sees it.
+        raise UsageError("%%experiment must be the first line of the cell (other cell magics go below it)")
+
+    @line_magic
+    def mlops(self, line: str) -> Any:
+        """Query and manage tracked runs: %mlops status | connect URL | experiments | runs [EXP] |
+        show RUN | diff RUN RUN | reproduce RUN. `%mlops SUBCOMMAND --help` for each."""
+        name, _, rest = line.strip().partition(" ")
+        if name not in COMMANDS:
+            raise UsageError(usage(name))
+        module = importlib.import_module(f".commands.{COMMANDS[name]}", __package__)
+        try:
+            return module.run(self, rest.strip())
+        except MlopsError as err:  # a user mistake or an unreachable database: no traceback needed
+            raise UsageError(str(err)) from None
+
+
+def parse_experiment_args(line: str) -> Any:
+    """The ``%%experiment`` arguments as a namespace; UsageError when they do not parse."""
+    return parse_argstring(MLOpsMagics.experiment_cell, line)
+
+
+def load(shell: Any) -> None:
+    if getattr(shell, _STATE, None) is not None:
+        return
+    magics = MLOpsMagics(shell=shell)
+    shell.register_magics(magics)
+    hooks = ExperimentHooks(shell, magics, parse_experiment_args)
+    hooks.install()
+    setattr(shell, _STATE, hooks)
+    settings = resolve_settings()
+    print(f"jupyter_mlops: tracking to {mask_url(settings.url)} (artifacts in {settings.artifacts})")
+
+
+def unload(shell: Any) -> None:
+    hooks = getattr(shell, _STATE, None)
+    if hooks is not None:
+        hooks.uninstall()
+        setattr(shell, _STATE, None)
