@@ -51,3 +51,85 @@ def test_jupyter_subcommand_is_found(sqlite_url):
     done = subprocess.run([str(jupyter), "mlops", "db", "upgrade"], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert "upgraded" in done.stdout
+
+
+TRAIN = """\
+import sys
+from sklearn.linear_model import LogisticRegression
+C = 1.0
+max_iter = 100
+X = [[0.0], [1.0], [2.0], [3.0]]
+y = [0, 0, 1, 1]
+model = LogisticRegression(C=C, max_iter=max_iter).fit(X, y)
+acc = model.score(X, y)
+print("args", sys.argv[1:])
+"""
+
+
+def test_run_tracks_a_script(db_url, tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(TRAIN)
+    done = cli(
+        "run",
+        str(script),
+        "-p",
+        "C=0.5",
+        "-e",
+        "scripts",
+        "-n",
+        "first",
+        "--tag",
+        "k=v",
+        "--",
+        "--fast",
+        url=db_url,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "args ['--fast']" in done.stdout
+    assert "in 'scripts' finished (4 params, 1 metric, 1 model)" in done.stdout
+    mlops.connect(db_url, artifacts=str(tmp_path / "mlops-artifacts"))
+    try:
+        run = mlops.get_run(mlops.runs("scripts").run_id[0])
+        assert (run.name, run.status) == ("first", "finished")
+        assert run.params == {
+            "C": "0.5",
+            "max_iter": "100",
+            "X": "[[0.0], [1.0], [2.0], [3.0]]",
+            "y": "[0, 0, 1, 1]",
+        }
+        assert run.metrics == {"acc": 1.0}
+        assert run.tags == {"k": "v"}
+        assert "C = 0.5\n" in run.code and run.env["python"]["version"]
+        assert {a.path for a in run.artifacts} == {"models/model.pkl", "models/model.json", "stdout.txt"}
+    finally:
+        api.disconnect()
+
+
+def test_run_records_a_failing_script_and_exits_1(sqlite_url, tmp_path):
+    script = tmp_path / "bad.py"
+    script.write_text("x = 1\nraise ValueError('boom')\n")
+    done = cli("run", str(script), url=sqlite_url)
+    assert done.returncode == 1
+    assert done.stderr.strip().endswith("ValueError: boom") and 'bad.py", line 2' in done.stderr
+    mlops.connect(sqlite_url)
+    try:
+        run = mlops.get_run(mlops.runs().run_id[0])
+        assert run.status == "failed" and "ValueError: boom" in run.error
+    finally:
+        api.disconnect()
+
+
+def test_run_bad_input_exits_2_with_the_reason(sqlite_url, tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(TRAIN)
+    unknown = cli("run", str(script), "-p", "lr=0.1", url=sqlite_url)
+    assert unknown.returncode == 2
+    assert "-p lr: the code has no top-level literal assignment `lr = ...`" in unknown.stderr
+    assert "its parameters are: C, max_iter, X, y" in unknown.stderr
+    missing = cli("run", str(tmp_path / "missing.py"), url=sqlite_url)
+    assert missing.returncode == 2 and "cannot read script" in missing.stderr
+    malformed = cli("run", str(script), "-p", "C", url=sqlite_url)
+    assert malformed.returncode == 2 and "-p takes KEY=VALUE" in malformed.stderr
+    (tmp_path / "broken.py").write_text("x = (\n")
+    broken = cli("run", str(tmp_path / "broken.py"), "-p", "x=1", url=sqlite_url)
+    assert broken.returncode == 2 and "does not parse" in broken.stderr

@@ -41,9 +41,17 @@ def parser(name: str, description: str) -> argparse.ArgumentParser:
     return _Parser(prog=f"%mlops {name}", description=description, add_help=True)
 
 
-def parse(p: argparse.ArgumentParser, line: str) -> Any:
+def parse(p: argparse.ArgumentParser, line: str, values: tuple[str, ...] = ()) -> Any:
+    """Parse ``line``; the options in ``values`` take the next word even when it starts with '-'
+    (``--order-by -metrics.acc``)."""
     try:
         words = shlex.split(line)
     except ValueError as err:
         raise UsageError(f"{err} in {line!r}: close the quote") from None
-    return p.parse_args(words)
+    joined: list[str] = []
+    for word in words:
+        if joined and joined[-1] in values:
+            joined[-1] = f"{joined[-1]}={word}"
+        else:
+            joined.append(word)
+    return p.parse_args(joined)

@@ -15,5 +15,5 @@ _parser.add_argument("-n", "--limit", type=int, help="at most N runs")
 
 
 def run(magics: Any, line: str) -> Any:
-    args = parse(_parser, line)
+    args = parse(_parser, line, values=("--order-by", "-o", "--filter", "-f"))
     return runs(args.experiment, filter=args.filter, order_by=args.order_by, limit=args.limit)
