@@ -61,7 +61,7 @@ def test_notebook_in_a_real_kernel(tracking_env, tmp_path):
     assert "display_data" in kinds and "execute_result" in kinds  # the plot and Out[] as usual
     result = next(o for o in experiment_cell.outputs if o.output_type == "execute_result")
     assert result["data"]["text/plain"] == "12.0"
-    assert "in 'demo' finished (1 param, 1 metric, 1 input)" in texts(experiment_cell)
+    assert "in 'demo' finished (1 param, 1 metric, 1 input, 1 figure)" in texts(experiment_cell)
     assert "plot" in notebook.cells[3].outputs[0]["data"]["text/plain"]
     run = mlops.get_run(mlops.runs("demo").run_id[0])
     assert run.metrics == {"total": 12.0} and run.params == {"scale": "2"}

@@ -139,7 +139,7 @@ class ExperimentHooks:
             return
         try:
             tracked = self._tracked(found)
-        except Exception as err:
+        except Exception as err:  # never stop the user's cell
             notify(f"not tracking this cell: {err}")
             return
         self.figures = []
@@ -157,7 +157,7 @@ class ExperimentHooks:
         error = result.error_in_exec or result.error_before_exec if result is not None else None
         try:
             tracked.finish(error, self.figures)
-        except Exception as err:
+        except Exception as err:  # the cell already ran; say what is missing
             notify(f"could not finish run: {err}")
         self.figures = []
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from html import escape
@@ -98,10 +99,11 @@ def reproduce_run(run: Run, timeout: int = 600, rel_tol: float = 1e-9) -> Reprod
             notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": os.getcwd()}}
         )
         try:
-            client.execute(env=env)
+            # The kernel's own start-up chatter on stderr would land under the user's cell.
+            client.execute(env=env, stderr=subprocess.DEVNULL)
         except CellExecutionError as err:
             result.error = _short(str(err))
-        except Exception as err:
+        except Exception as err:  # kernel would not start, timeout: said in the report
             result.error = f"{type(err).__name__}: {err}"
     found = _probed(notebook)
     for name, old in inputs.items():

@@ -61,6 +61,7 @@ class Summary:
     metrics: int = 0
     inputs: int = 0
     models: int = 0
+    figures: int = 0
     problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -71,6 +72,7 @@ class Summary:
                 (self.metrics, "metric"),
                 (self.inputs, "input"),
                 (self.models, "model"),
+                (self.figures, "figure"),
             )
             if n
         ]
@@ -122,7 +124,7 @@ class TrackedCode:
         """Create the run; on failure say why on stderr and return None (the code runs untracked)."""
         try:
             self.run = self._create()
-        except Exception as err:
+        except Exception as err:  # tracking must never stop the user's code
             notify(f"not tracking this run: {mask_text(str(err))}")
             return None
         self._output.start()
@@ -203,16 +205,17 @@ class TrackedCode:
                 steps.append(("models", lambda: self._models(run, facts, summary)))
         if figures:
             steps.append(("figures", lambda: self._figures(run, figures)))
+            summary.figures = len(figures)
         steps.append(("output", lambda: self._outputs(run, output)))
         for what, step in steps:
             try:
                 step()
-            except Exception as err:
+            except Exception as err:  # one missing part must not lose the others or the status
                 summary.problems.append(f"{what}: {mask_text(str(err))}")
         status, text = _status(error)
         try:
             run.end(status, text)
-        except Exception as err:
+        except Exception as err:  # reported in the summary; the cell already ran
             summary.problems.append(f"status: {mask_text(str(err))}")
         summary.status = status
         if summary.problems:

@@ -195,7 +195,7 @@ class EnvironmentWatch:
         stamp = _site_stamp()
         try:
             value = environment_id(capture_environment(self.folder))
-        except Exception as err:
+        except Exception as err:  # best effort: the run is recorded without it
             self.error = f"{type(err).__name__}: {err}"
             value = None
         with self._lock:

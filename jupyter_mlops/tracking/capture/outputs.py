@@ -55,7 +55,13 @@ def model_flavor(value: Any) -> str | None:
 
 
 def _fitted(estimator: Any) -> bool:
-    """scikit-learn's own rule: a fitted estimator has attributes ending in one underscore."""
+    """scikit-learn's own rule: a fitted estimator has attributes ending in one underscore; pipelines
+    and other meta-estimators answer through ``__sklearn_is_fitted__``."""
+    if hasattr(estimator, "__sklearn_is_fitted__"):
+        try:
+            return bool(estimator.__sklearn_is_fitted__())
+        except Exception:  # a third-party estimator whose check fails: not sure, so not saved
+            return False
     try:
         names = vars(estimator)
     except TypeError:
