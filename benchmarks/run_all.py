@@ -15,7 +15,15 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SCRIPTS = ["bench_import.py", "bench_runs.py", "bench_log_metric.py", "bench_loop.py", "bench_search.py"]
+SCRIPTS = [
+    "bench_import.py",
+    "bench_runs.py",
+    "bench_log_metric.py",
+    "bench_loop.py",
+    "bench_search.py",
+    "bench_cell.py",
+    "bench_fingerprint.py",
+]
 
 
 def main() -> int:

@@ -94,7 +94,7 @@ def test_cell_records_code_params_metrics_and_status(shell, capsys):
 
     assert run.source_hash == hashlib.sha256(source.encode()).hexdigest()
     assert run.context["magic"] == "%%experiment churn -n baseline --tag team=risk"
-    assert run.context["final_metrics"] == ["acc", "n_layers"]
+    assert run.context["assigned"] == ["acc", "n_layers", "flag"]
     assert (
         capsys.readouterr()
         .out.strip()

@@ -135,12 +135,6 @@ class TrackingStore:
             )
         )
 
-    def set_context(self, run_id: str, context: str) -> None:
-        """Replace a run's context (JSON: the context slice and which metrics are final)."""
-        self.db.write(
-            lambda c: c.execute(update(m.runs).where(m.runs.c.id == run_id).values(context=context))
-        )
-
     def save_environment(self, environment_id: str, content: str) -> None:
         """Store an environment (content-addressed: a known id is left as it is)."""
         if environment_id in self._environments:

@@ -82,7 +82,7 @@ def reproduce_run(run: Run, timeout: int = 600, rel_tol: float = 1e-9) -> Reprod
     from nbclient.exceptions import CellExecutionError
 
     context = run.context or {}
-    final = list(context.get("final_metrics", []))
+    final = [name for name in context.get("assigned", []) if name in run.metrics]
     inputs = {i.name: i.fingerprint for i in run.inputs}
     cells = [c["source"] for c in context.get("cells", [])]
     cells.append(_probe("inputs", list(inputs), "fingerprint"))

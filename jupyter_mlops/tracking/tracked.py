@@ -117,7 +117,6 @@ class TrackedCode:
         self.facts: CodeFacts | None = None
         self._output = OutputCapture()
         self._input_count = 0
-        self._context: dict[str, Any] = {}
 
     # -- before the code runs ----------------------------------------------------------------------
     def start(self) -> ActiveRun | None:
@@ -138,13 +137,14 @@ class TrackedCode:
         reads = sorted(self.facts.reads) if self.facts else []
         inputs = self._fingerprints(reads) if self.options.data else []
         self._input_count = len(inputs)
-        self._context = context = {
+        context = {
             "magic": self.magic,
             "cells": [
                 {"execution_count": n, "source": mask_text(src)}
                 for n, src in context_slice(self.history, reads)
             ],
-            "final_metrics": [],
+            # names the code assigns: after it ran, those holding numbers are its final metrics
+            "assigned": list(self.facts.assigned) if self.facts else [],
         }
         environment_id = self._environment()
         return api._begin(
@@ -228,8 +228,6 @@ class TrackedCode:
         metrics = final_metrics(facts.assigned, self.namespace)
         if metrics:
             run.log_metrics(metrics)
-            self._context["final_metrics"] = sorted(metrics)
-            run._store.set_context(run.id, json.dumps(self._context))
         summary.metrics = len(metrics)
 
     def _models(self, run: ActiveRun, facts: CodeFacts, summary: Summary) -> None:
