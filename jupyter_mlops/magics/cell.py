@@ -23,7 +23,7 @@ from IPython.core.error import UsageError
 
 from ..errors import InvalidValue
 from ..masking import is_secret_key, mask_text
-from ..tracking.capture.code import parse_value, rewrite
+from ..tracking.capture.code import parse_pairs, rewrite
 from ..tracking.capture.environment import EnvironmentWatch
 from ..tracking.tracked import TrackedCode, TrackOptions, notify
 
@@ -52,8 +52,11 @@ def plan(raw_cell: str, parse: Callable[[str], Any]) -> Plan | None:
     if match is None or match["args"].rstrip().endswith("?"):  # `%%experiment?` is a help request
         return None
     args = parse(match["args"])
-    overrides = pairs(args.param, "-p", "lr=0.1")
-    tags = pairs(args.tag, "--tag", "team=risk")
+    try:
+        overrides = parse_pairs(args.param, "-p")
+        tags = parse_pairs(args.tag, "--tag", literal=False)
+    except InvalidValue as err:
+        raise UsageError(str(err)) from None
     body = raw_cell[match.end() :]
     if overrides:
         try:
@@ -74,17 +77,6 @@ _ARG_PAIR = re.compile(r"(?P<key>[A-Za-z_][\w.-]{0,100})=(?P<value>'[^']*'|\"[^\
 def _masked_header(header: str) -> str:
     """The magic line as stored: values of secret-named ``-p``/``--tag`` pairs masked."""
     return mask_text(_ARG_PAIR.sub(lambda m: f"{m['key']}=***" if is_secret_key(m["key"]) else m[0], header))
-
-
-def pairs(items: list[str] | None, flag: str, example: str) -> dict[str, Any]:
-    """``KEY=VALUE`` arguments as a dict, values read as Python literals when they are one."""
-    found: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"{flag} takes KEY=VALUE, e.g. {flag} {example}; got {item!r}")
-        found[key.strip()] = parse_value(value) if flag == "-p" else value
-    return found
 
 
 class ExperimentHooks:

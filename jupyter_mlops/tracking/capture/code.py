@@ -98,6 +98,19 @@ def rewrite(source: str, overrides: Mapping[str, Any]) -> str:
     return b"".join(encoded).decode()
 
 
+def parse_pairs(items: list[str] | None, flag: str, literal: bool = True) -> dict[str, Any]:
+    """``KEY=VALUE`` arguments (``-p lr=0.1``, ``--tag team=risk``) as a dict; values are read as
+    Python literals when ``literal``. Raises InvalidValue naming the flag and an example."""
+    found: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            example = "lr=0.1" if literal else "team=risk"
+            raise InvalidValue(f"{flag} takes KEY=VALUE, e.g. {flag} {example}; got {item!r}")
+        found[key.strip()] = parse_value(value) if literal else value
+    return found
+
+
 def parse_value(text: str) -> Any:
     """A ``-p`` value: a Python literal (``0.1``, ``[64, 32]``, ``'rf'``), else the text itself."""
     try:
@@ -163,6 +176,14 @@ def _scope_names(stmt: ast.stmt) -> tuple[set[str], set[str]]:
             reads.add(sym.get_name())
         if sym.is_assigned() or sym.is_imported():
             binds.add(sym.get_name())
+    # Python 3.12 inlines comprehensions into the enclosing scope: their loop variables are not reads.
+    reads -= {
+        node.id
+        for comp in ast.walk(stmt)
+        if isinstance(comp, ast.comprehension)
+        for node in ast.walk(comp.target)
+        if isinstance(node, ast.Name)
+    }
     stack = list(table.get_children())
     while stack:
         child = stack.pop()

@@ -155,13 +155,7 @@ def _profile(frame: Any) -> dict[str, Any]:
             missing = np.isnan(values)
             present = values[~missing]
             stats: dict[str, Any] = {"null_share": float(missing.mean()) if len(values) else 0.0}
-            if present.size:
-                stats.update(
-                    min=_number(present.min()),
-                    mean=_number(present.mean()),
-                    std=_number(present.std()),
-                    max=_number(present.max()),
-                )
+            stats.update(_summary(present))
         else:
             counts = column.astype("string").value_counts(dropna=True)
             stats = {
@@ -186,14 +180,20 @@ def _array_profile(array: Any) -> dict[str, Any]:
         "sampled": int(sample.size),
         "nan_share": _number(float(np.isnan(sample).mean())),
     }
-    if finite.size:
-        profile.update(
-            min=_number(finite.min()),
-            mean=_number(finite.mean()),
-            std=_number(finite.std()),
-            max=_number(finite.max()),
-        )
+    profile.update(_summary(finite))
     return profile
+
+
+def _summary(values: Any) -> dict[str, float | None]:
+    """min, mean, std and max of a float array ({} when it is empty)."""
+    if not values.size:
+        return {}
+    return {
+        "min": _number(values.min()),
+        "mean": _number(values.mean()),
+        "std": _number(values.std()),
+        "max": _number(values.max()),
+    }
 
 
 def _number(value: Any) -> float | None:
