@@ -439,3 +439,40 @@ def test_unload_stops_tracking(shell):
     ok(shell, "%unload_ext jupyter_mlops")
     assert not any("experiment" in str(t) for t in shell.input_transformers_cleanup)
     assert len(mlops.runs()) == 0
+
+
+def test_environment_is_captured_again_after_a_package_install(shell, tmp_path):
+    import sys
+
+    site = tmp_path / "extra" / "site-packages"  # a package folder on sys.path, as pip would write to
+    site.mkdir(parents=True)
+    sys.path.append(str(site))
+    try:
+        ok(shell, "%%experiment --quiet\na = 1")
+        time_before = os.stat(site).st_mtime_ns
+        dist = site / "fakepkg-1.0.dist-info"
+        dist.mkdir()
+        (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fakepkg\nVersion: 1.0\n")
+        os.utime(site, ns=(time_before + 10**9, time_before + 10**9))  # coarse clocks: make the move visible
+        ok(shell, "%%experiment --quiet\nb = 2")
+    finally:
+        sys.path.remove(str(site))
+    first, second = (mlops.get_run(r) for r in mlops.runs(order_by="start_time").run_id)
+    assert "fakepkg" not in first.env["packages"] and second.env["packages"]["fakepkg"] == "1.0"
+    assert sql(url(tmp_path), "select count(*) from environments")[0][0] == 2
+    assert mlops.diff(first.id, second.id).packages == [("fakepkg", "-", "1.0")]
+
+
+def test_a_million_row_input_is_fingerprinted_in_full(shell):
+    ok(
+        shell,
+        "import numpy as np, pandas as pd\n"
+        "big = pd.DataFrame(np.random.default_rng(0).random((1_000_000, 10)))",
+    )
+    ok(shell, "%%experiment --quiet\nm = float(big[0].mean())")
+    (fp,) = only_run().inputs
+    assert fp.name == "big" and fp.shape == [1_000_000, 10]
+    assert fp.profile["rows"] == 1_000_000 and fp.profile["sampled_rows"] == 10_000
+    from jupyter_mlops.tracking.capture.fingerprint import fingerprint
+
+    assert fp.fingerprint == fingerprint(shell.user_ns["big"]).id
