@@ -29,6 +29,7 @@ from .errors import (
 )
 from .tracking.api import (
     active_run,
+    compare,
     connect,
     diff,
     experiments,
@@ -71,6 +72,7 @@ __all__ = [
     "ValueTruncatedWarning",
     "__version__",
     "active_run",
+    "compare",
     "connect",
     "diff",
     "experiments",

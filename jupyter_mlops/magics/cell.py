@@ -89,6 +89,7 @@ class ExperimentHooks:
         self.environment = EnvironmentWatch()
         self.tracked: TrackedCode | None = None
         self.figures: list[tuple[str, bytes]] = []
+        self.live: Any = None
         self._restore: list[Callable[[], None]] = []
 
     # -- installation ------------------------------------------------------------------------------
@@ -136,10 +137,13 @@ class ExperimentHooks:
             return
         self.figures = []
         self._capture_displays()
-        if tracked.start() is None:
+        run = tracked.start()
+        if run is None:
             self._release_displays()
             return
         self.tracked = tracked
+        if self.magics.live and not found.args.no_live and "log_metric" in found.code:
+            self.live = _live_chart(run)
 
     def post_run_cell(self, result: Any) -> None:
         tracked, self.tracked = self.tracked, None
@@ -152,6 +156,12 @@ class ExperimentHooks:
         except Exception as err:  # the cell already ran; say what is missing
             notify(f"could not finish run: {err}")
         self.figures = []
+        live, self.live = self.live, None
+        if live is not None:
+            try:
+                live.close()
+            except Exception as err:  # the run is recorded; only the chart is missing
+                notify(f"live chart: {err}")
 
     def _tracked(self, found: Plan) -> TrackedCode:
         args, magics = found.args, self.magics
@@ -244,6 +254,21 @@ def _restore(owner: Any, attr: str, previous: Any) -> None:
         owner.__dict__.pop(attr, None)
     else:
         setattr(owner, attr, previous)
+
+
+def _live_chart(run: Any) -> Any:
+    """A live chart under the cell when widgets can show one (a Jupyter kernel), else None."""
+    from ..widgets import available
+
+    if not available():
+        return None
+    try:
+        from ..widgets.live import LiveChart
+
+        return LiveChart(run)
+    except Exception as err:  # widgets broken in this environment: track without the chart
+        notify(f"no live chart: {err}")
+        return None
 
 
 def notebook_path(user_ns: Any) -> str | None:

@@ -38,10 +38,12 @@ class MLOpsMagics(Magics):
     capture_data = Bool(True, help="Fingerprint DataFrames, arrays and tensors the cell reads.").tag(
         config=True
     )
+    live = Bool(True, help="Draw step metrics live under the cell (in a Jupyter kernel).").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         section = tool_section()
-        defaults = {k: section[k] for k in ("quiet", "capture_models", "capture_data") if k in section}
+        keys = ("quiet", "capture_models", "capture_data", "live")
+        defaults = {k: section[k] for k in keys if k in section}
         super().__init__(shell=shell, **defaults, **kwargs)
 
     def default_experiment(self) -> str:
@@ -54,6 +56,7 @@ class MLOpsMagics(Magics):
     @argument("--tag", action="append", metavar="KEY=VALUE", help="Set a tag on the run.")
     @argument("--no-models", action="store_true", help="Do not save fitted models.")
     @argument("--no-data", action="store_true", help="Do not fingerprint input data.")
+    @argument("--no-live", action="store_true", help="No live chart of step metrics.")
     @argument("--quiet", action="store_true", help="No summary line under the cell.")
     @cell_magic("experiment")  # type: ignore[arg-type]  # IPython's decorator types are too narrow
     def experiment_cell(self, line: str, cell: str) -> None:

@@ -226,6 +226,32 @@ class TrackingStore:
         frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
         return frame
 
+    def metric_series(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[list[int], list[float | None]]]:
+        """Step series of many (run, key) pairs in one query: {(run, key): (steps, values)}."""
+        by_id = {series_id(run_id, key): (run_id, key) for run_id, key in pairs}
+        t = m.metrics
+        found: dict[tuple[str, str], tuple[list[int], list[float | None]]] = {}
+
+        def fetch(conn: Connection) -> list[Any]:
+            rows: list[Any] = []
+            ids = list(by_id)
+            for start in range(0, len(ids), 500):
+                query = (
+                    select(t.c.series_id, t.c.step, t.c.value)
+                    .where(t.c.series_id.in_(ids[start : start + 500]))
+                    .order_by(t.c.series_id, t.c.step, t.c.id)
+                )
+                rows.extend(conn.execute(query).cursor.fetchall())
+            return rows
+
+        for sid, step, value in self.db.read(fetch):
+            steps, values = found.setdefault(by_id[sid], ([], []))
+            steps.append(step)
+            values.append(value)
+        return found
+
     def add_artifact(self, run_id: str, path: str, uri: str, sha256: str, size: int, kind: str) -> None:
         stmt = _upsert(
             self.db, m.artifacts, ["run_id", "path"], ["uri", "sha256", "size", "kind", "created_time"]

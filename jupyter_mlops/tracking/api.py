@@ -262,6 +262,24 @@ def diff(run_a: str, run_b: str) -> RunDiff:
     return RunDiff(get_run(run_a), get_run(run_b))
 
 
+def compare(experiment_or_runs: Any = None, filter: str | None = None) -> Any:
+    """Compare runs: in a notebook a widget (sortable, filterable table, parallel coordinates, metric
+    curves, a diff of two selected runs); elsewhere a ``Comparison`` that prints as a text table.
+
+    mlops.compare("churn", filter="metrics.acc > 0.8")
+    mlops.compare(mlops.runs("churn").head(10))
+    """
+    from ..widgets import available
+    from .compare import Comparison
+
+    comparison = Comparison(experiment_or_runs, filter)
+    if not available():
+        return comparison
+    from ..widgets.compare import CompareWidget
+
+    return CompareWidget(comparison)
+
+
 def reproduce(run_ref: str, timeout: int = 600, rel_tol: float = 1e-9) -> Reproduction:
     """Run a tracked cell again in a fresh kernel (its context slice first) and compare final metrics.
 

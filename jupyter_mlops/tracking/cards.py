@@ -23,7 +23,9 @@ _STYLE = (
     ".mlops-card table{border-collapse:collapse;margin:4px 0 10px}"
     ".mlops-card td,.mlops-card th{padding:2px 8px;text-align:left;border-bottom:1px solid #ddd}"
     ".mlops-card pre{background:#f6f8fa;padding:6px;max-height:400px;overflow:auto}"
-    ".mlops-card .add{background:#e6ffec}.mlops-card .del{background:#ffebe9}</style>"
+    ".mlops-card .add{background:#e6ffec}.mlops-card .del{background:#ffebe9}"
+    ".mlops-card .diff_add{background:#e6ffec}.mlops-card .diff_sub{background:#ffebe9}"
+    ".mlops-card .diff_chg{background:#fff8c5}.mlops-code-diff td{font-family:monospace;border:none}</style>"
 )
 
 
@@ -40,6 +42,9 @@ class Section:
 
 class _Card:
     title = ""
+
+    def _side_by_side(self) -> str:
+        return ""
 
     def sections(self) -> list[Section]:
         raise NotImplementedError
@@ -62,10 +67,16 @@ class _Card:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
+        return self.html()
+
+    def html(self, side_by_side: bool = False) -> str:
+        """The card as HTML; ``side_by_side`` shows a code diff as two columns instead of a unified diff."""
         parts = [_STYLE, f'<div class="mlops-card"><h3>{escape(self.title)}</h3>']
         for s in self.sections():
             parts.append(f"<h4>{escape(s.title)}</h4>")
-            if s.text is not None:
+            if s.diff and side_by_side:
+                parts.append(self._side_by_side())
+            elif s.text is not None:
                 parts.append(f"<pre>{_html_text(s)}</pre>")
             else:
                 head = "".join(f"<th>{escape(h)}</th>" for h in s.header)
@@ -157,6 +168,17 @@ class RunDiff(_Card):
     @property
     def packages(self) -> list[tuple[Any, ...]]:
         return _changed(self.a.env.get("packages", {}), self.b.env.get("packages", {}))
+
+    def _side_by_side(self) -> str:
+        """The two codes in two columns, changed lines marked (difflib escapes the text)."""
+        table = difflib.HtmlDiff(wrapcolumn=70).make_table(
+            (self.a.code or "").splitlines(),
+            (self.b.code or "").splitlines(),
+            self.a.id[:8],
+            self.b.id[:8],
+            context=False,
+        )
+        return f'<div class="mlops-code-diff">{table}</div>'
 
     def sections(self) -> list[Section]:
         a, b = self.a.id[:8], self.b.id[:8]

@@ -16,6 +16,7 @@ COMMANDS = {
     "runs": "runs",
     "show": "show",
     "diff": "diff",
+    "compare": "compare",
     "reproduce": "reproduce",
 }
 

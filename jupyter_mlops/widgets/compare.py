@@ -1,0 +1,181 @@
+"""The compare widget: a runs table (anywidget), a parallel-coordinates plot and metric curves (plotly
+FigureWidget), a diff pane and an export button, all over one ``Comparison``.
+
+    mlops.compare("churn")                   # in a notebook
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import ipywidgets as w
+import plotly.graph_objects as go
+import traitlets as t
+
+from ..errors import FilterSyntaxError, InvalidValue
+from ..tracking.compare import BASE_COLUMNS, Comparison
+
+HERE = Path(__file__).parent
+MAX_ROWS = 2_000  # rows sent to the browser; the filter narrows further
+
+
+class RunsTable(anywidget.AnyWidget):
+    """Sortable, filterable, selectable table; the browser side is runs_table.js."""
+
+    _esm = HERE / "runs_table.js"
+    _css = HERE / "runs_table.css"
+    rows: t.List[dict[str, Any]] = t.List().tag(sync=True)
+    columns: t.List[str] = t.List().tag(sync=True)
+    sort_column = t.Unicode("start_time").tag(sync=True)
+    sort_descending = t.Bool(True).tag(sync=True)
+    selected: t.List[str] = t.List().tag(sync=True)
+    filter_text = t.Unicode("").tag(sync=True)
+    filter_error = t.Unicode("").tag(sync=True)
+    diff_only = t.Bool(False).tag(sync=True)
+
+
+class CompareWidget(w.VBox):
+    """Everything ``mlops.compare`` shows in a notebook. ``.comparison`` holds the state."""
+
+    def __init__(self, comparison: Comparison) -> None:
+        self.comparison = comparison
+        self.table = RunsTable(filter_text=comparison.filter or "")
+        metrics = [c[len("metrics.") :] for c in comparison.frame.columns if c.startswith("metrics.")]
+        self.metric = w.Dropdown(options=metrics, value=metrics[0] if metrics else None, description="metric")
+        self.parallel = go.FigureWidget(
+            layout={"height": 320, "margin": {"l": 60, "r": 40, "t": 50, "b": 20}}
+        )
+        self.curves = go.FigureWidget(layout={"height": 300, "title": "metric curves of the selected runs"})
+        self.diff_pane = w.HTML()
+        self.export_button = w.Button(description="Export to DataFrame", icon="table")
+        self.register_button = w.Button(description="Register model...", layout={"display": "none"})
+        self.status = w.HTML()
+        self.exported: Any = None
+        super().__init__(
+            [
+                self.table,
+                w.HBox([self.metric, self.export_button, self.register_button, self.status]),
+                self.parallel,
+                self.curves,
+                self.diff_pane,
+            ]
+        )
+        self.add_class("mlops-compare")
+        self.table.observe(self._on_filter, "filter_text")
+        self.table.observe(self._on_sort, ["sort_column", "sort_descending"])
+        self.table.observe(self._on_select, "selected")
+        self.table.observe(lambda _: self._show_table(), "diff_only")
+        self.metric.observe(lambda _: self._show_parallel(), "value")
+        self.export_button.on_click(self._export)
+        self._show_all()
+
+    # -- events from the browser -------------------------------------------------------------------
+    def _on_filter(self, change: dict[str, Any]) -> None:
+        try:
+            self.comparison.set_filter(change["new"])
+        except (FilterSyntaxError, InvalidValue) as err:
+            self.table.filter_error = str(err)
+            return
+        self.table.filter_error = ""
+        self._show_all()
+
+    def _on_sort(self, _: Any) -> None:
+        self.comparison.sort_by(self.table.sort_column, self.table.sort_descending)
+        self._show_table()
+        self._show_parallel()
+
+    def _on_select(self, change: dict[str, Any]) -> None:
+        self.comparison.select(change["new"])
+        if self.table.diff_only:
+            self._show_table()
+        self._show_selection()
+
+    def _on_brush(self, trace: Any, dimensions: Any) -> None:
+        """Brushing the parallel-coordinates axes selects the runs inside every brushed range."""
+        ranges = [(d["values"], d.get("constraintrange")) for d in dimensions if d.get("constraintrange")]
+        if not ranges:
+            return
+        ids = list(self.comparison.view["run_id"])
+        picked = [rid for i, rid in enumerate(ids) if all(_inside(vals[i], rng) for vals, rng in ranges)]
+        self.table.selected = picked
+
+    def _export(self, _: Any) -> None:
+        self.exported = self.comparison.export()
+        try:
+            from IPython import get_ipython
+
+            shell = get_ipython()
+            if shell is not None:
+                shell.user_ns["mlops_selection"] = self.exported
+        except ImportError:
+            pass
+        self.status.value = f"<code>mlops_selection</code>: DataFrame of {len(self.exported)} runs"
+
+    # -- drawing -----------------------------------------------------------------------------------
+    def _show_all(self) -> None:
+        self.table.selected = list(self.comparison.selected)
+        self._show_table()
+        self._show_parallel()
+        self._show_selection()
+
+    def _show_table(self) -> None:
+        cmp = self.comparison
+        view = cmp.view.head(MAX_ROWS)
+        columns = ["run_name", "status", *cmp.columns(self.table.diff_only)]
+        self.table.columns = columns
+        self.table.rows = [
+            {"id": rid, "cells": [_cell(v) for v in values]}
+            for rid, values in zip(view["run_id"], view[columns].itertuples(index=False), strict=True)
+        ]
+
+    def _show_parallel(self) -> None:
+        metric = self.metric.value
+        with self.parallel.batch_update():
+            self.parallel.data = ()
+            if not metric or self.comparison.view.empty:
+                return
+            dims = self.comparison.parallel(metric)
+            colour = [v if v is not None else math.nan for v in dims[-1]["values"]]
+            self.parallel.add_parcoords(dimensions=dims, line={"color": colour, "colorscale": "Viridis"})
+            self.parallel.layout.title = f"params → {metric} (drag on an axis to select runs)"
+        self.parallel.data[0].on_change(self._on_brush, "dimensions")
+
+    def _show_selection(self) -> None:
+        curves = self.comparison.curves()
+        names = dict(zip(self.comparison.frame["run_id"], self.comparison.frame["run_name"], strict=True))
+        with self.curves.batch_update():
+            self.curves.data = ()
+            for key, runs in curves.items():
+                for run_id, (steps, values) in runs.items():
+                    self.curves.add_scatter(x=steps, y=values, mode="lines", name=f"{key} · {names[run_id]}")
+        diff = self.comparison.diff()
+        self.diff_pane.value = diff.html(side_by_side=True) if diff else _hint(len(self.comparison.selected))
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def _inside(value: Any, bounds: Any) -> bool:
+    if value is None:
+        return False
+    spans = bounds if bounds and isinstance(bounds[0], list | tuple) else [bounds]
+    return any(low <= value <= high for low, high in spans)
+
+
+def _hint(count: int) -> str:
+    if count == 2:
+        return ""
+    return "<i>Select two runs to see their differences: parameters, metrics, code, packages.</i>"
+
+
+__all__ = ["BASE_COLUMNS", "CompareWidget", "RunsTable"]
