@@ -22,12 +22,17 @@ install: $(VENV)/.installed
 demo: install
 	$(PY) example_notebooks/run_all.py
 
-# PostgreSQL for the store tests (Debian's package: the tests start their own server on loopback).
+# PostgreSQL for the store tests and Chromium for the browser tests (Debian's packages: the tests start
+# their own PostgreSQL server and JupyterLab on loopback, and drive Chromium headless with Playwright).
 system-deps:
-	@if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	@missing=""; \
+	if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		missing="postgresql"; fi; \
+	if ! command -v chromium >/dev/null 2>&1; then missing="$$missing chromium"; fi; \
+	if [ -n "$$missing" ]; then \
 		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
-		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 lint: install

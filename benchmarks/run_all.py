@@ -23,6 +23,7 @@ SCRIPTS = [
     "bench_search.py",
     "bench_cell.py",
     "bench_fingerprint.py",
+    "bench_compare.py",
 ]
 
 

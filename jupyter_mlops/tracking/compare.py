@@ -127,8 +127,8 @@ class Comparison:
 
     def parallel(self, metric: str) -> list[dict[str, Any]]:
         """Dimensions for a parallel-coordinates plot: each param (numbers as they are, text as codes
-        with their labels), then ``metric``; rows in ``view`` order."""
-        view = self.view
+        with their labels), then ``metric``; rows in ``frame`` order (sorting does not move them)."""
+        view = self.frame
         dims = []
         for column in [c for c in self.columns() if c.startswith("params.")] + [f"metrics.{metric}"]:
             if column not in view.columns:

@@ -29,12 +29,22 @@ class RunsTable(anywidget.AnyWidget):
     _css = HERE / "runs_table.css"
     rows: t.List[dict[str, Any]] = t.List().tag(sync=True)
     columns: t.List[str] = t.List().tag(sync=True)
-    sort_column = t.Unicode("start_time").tag(sync=True)
-    sort_descending = t.Bool(True).tag(sync=True)
+    sort: t.List[Any] = t.List(["start_time", True]).tag(sync=True)  # [column, descending]
     selected: t.List[str] = t.List().tag(sync=True)
     filter_text = t.Unicode("").tag(sync=True)
     filter_error = t.Unicode("").tag(sync=True)
     diff_only = t.Bool(False).tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_msg(self._on_browser)
+
+    def _on_browser(self, _: Any, message: Any, buffers: Any = None) -> None:
+        """A click or key in the browser: {"type": trait name or alias, "value": new value}."""
+        self._debug = [*getattr(self, "_debug", []), message]
+        name = {"filter": "filter_text"}.get(message.get("type"), message.get("type"))
+        if name in ("filter_text", "sort", "selected", "diff_only"):
+            setattr(self, name, message["value"])
 
 
 class CompareWidget(w.VBox):
@@ -51,13 +61,16 @@ class CompareWidget(w.VBox):
         self.curves = go.FigureWidget(layout={"height": 300, "title": "metric curves of the selected runs"})
         self.diff_pane = w.HTML()
         self.export_button = w.Button(description="Export to DataFrame", icon="table")
+        self.brush_button = w.Button(description="Select brushed runs", icon="filter")
         self.register_button = w.Button(description="Register model...", layout={"display": "none"})
         self.status = w.HTML()
         self.exported: Any = None
         super().__init__(
             [
                 self.table,
-                w.HBox([self.metric, self.export_button, self.register_button, self.status]),
+                w.HBox(
+                    [self.metric, self.brush_button, self.export_button, self.register_button, self.status]
+                ),
                 self.parallel,
                 self.curves,
                 self.diff_pane,
@@ -65,11 +78,12 @@ class CompareWidget(w.VBox):
         )
         self.add_class("mlops-compare")
         self.table.observe(self._on_filter, "filter_text")
-        self.table.observe(self._on_sort, ["sort_column", "sort_descending"])
+        self.table.observe(self._on_sort, "sort")
         self.table.observe(self._on_select, "selected")
         self.table.observe(lambda _: self._show_table(), "diff_only")
         self.metric.observe(lambda _: self._show_parallel(), "value")
         self.export_button.on_click(self._export)
+        self.brush_button.on_click(self.select_brushed)
         self._show_all()
 
     # -- events from the browser -------------------------------------------------------------------
@@ -83,9 +97,9 @@ class CompareWidget(w.VBox):
         self._show_all()
 
     def _on_sort(self, _: Any) -> None:
-        self.comparison.sort_by(self.table.sort_column, self.table.sort_descending)
+        column, descending = self.table.sort
+        self.comparison.sort_by(column, bool(descending))
         self._show_table()
-        self._show_parallel()
 
     def _on_select(self, change: dict[str, Any]) -> None:
         self.comparison.select(change["new"])
@@ -93,12 +107,17 @@ class CompareWidget(w.VBox):
             self._show_table()
         self._show_selection()
 
+    def select_brushed(self, _: Any = None) -> None:
+        """Select the runs inside every range brushed on the parallel-coordinates axes."""
+        if self.parallel.data:
+            self._on_brush(self.parallel.data[0], self.parallel.data[0].dimensions)
+
     def _on_brush(self, trace: Any, dimensions: Any) -> None:
-        """Brushing the parallel-coordinates axes selects the runs inside every brushed range."""
-        ranges = [(d["values"], d.get("constraintrange")) for d in dimensions if d.get("constraintrange")]
+        dims = [d.to_plotly_json() if hasattr(d, "to_plotly_json") else d for d in dimensions]
+        ranges = [(d["values"], d.get("constraintrange")) for d in dims if d.get("constraintrange")]
         if not ranges:
             return
-        ids = list(self.comparison.view["run_id"])
+        ids = list(self.comparison.frame["run_id"])
         picked = [rid for i, rid in enumerate(ids) if all(_inside(vals[i], rng) for vals, rng in ranges)]
         self.table.selected = picked
 
@@ -132,16 +151,25 @@ class CompareWidget(w.VBox):
         ]
 
     def _show_parallel(self) -> None:
+        """Draw the parallel coordinates. The trace is made once and then updated in place: replacing
+        a plotly trace from inside a browser event handler stops the browser's later events."""
         metric = self.metric.value
-        with self.parallel.batch_update():
-            self.parallel.data = ()
-            if not metric or self.comparison.view.empty:
+        empty = not metric or self.comparison.frame.empty
+        dims = [] if empty else self.comparison.parallel(metric)
+        colour = [math.nan if v is None else v for v in dims[-1]["values"]] if dims else []
+        line = {"color": colour, "colorscale": "Viridis"}
+        if not self.parallel.data:
+            if empty:
                 return
-            dims = self.comparison.parallel(metric)
-            colour = [v if v is not None else math.nan for v in dims[-1]["values"]]
-            self.parallel.add_parcoords(dimensions=dims, line={"color": colour, "colorscale": "Viridis"})
-            self.parallel.layout.title = f"params → {metric} (drag on an axis to select runs)"
-        self.parallel.data[0].on_change(self._on_brush, "dimensions")
+            # No on_change callback on the trace: with one registered, the runs table's later browser
+            # messages stopped reaching the kernel (JupyterLab 4.6, plotly 7). Brushed ranges are read
+            # when "Select brushed runs" is pressed instead.
+            self.parallel.add_parcoords(dimensions=dims, line=line)
+        with self.parallel.batch_update():
+            self.parallel.data[0].dimensions = dims
+            self.parallel.data[0].line = line
+            title = f"params → {metric} (drag on axes, then Select brushed runs)"
+            self.parallel.layout.title = title if dims else ""
 
     def _show_selection(self) -> None:
         curves = self.comparison.curves()

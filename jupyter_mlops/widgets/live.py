@@ -64,9 +64,11 @@ class LiveChart:
         from ..tracking.api import _current
 
         keys = list(self.run._series)
-        series = _current().store.metric_series([(self.run.id, k) for k in keys])
+        found = _current().store.metric_series([(self.run.id, k) for k in keys])
+        series = {key: points for key, points in found.items() if len(points[0]) > 1}  # step series only
+        # The widget is left open: closing it broke the later browser messages of other widgets in the
+        # same page (JupyterLab 4.6). Its view is gone once the output is replaced.
         self.handle.update(HTML(static_svg(f"run {self.run.name}", series)))
-        self.figure.close()
 
 
 def static_svg(title: str, series: dict[tuple[str, str], tuple[list[int], list[float | None]]]) -> str:

@@ -1,5 +1,7 @@
 // The runs table of the compare widget: filter box, "differences only", sortable headers, row selection.
-// State comes from Python (rows, columns, sort, selected, filter_error); clicks go back as trait changes.
+// State comes from Python (rows, columns, sort, selected, filter_error). Clicks go back as custom messages
+// ({type, value}): Python applies them to the traits, which come back here. Messages, unlike trait
+// saves, are never held back by the widget manager's throttling while it waits for the kernel.
 function render({ model, el }) {
   el.classList.add("mlops-runs");
   const bar = document.createElement("div");
@@ -10,8 +12,7 @@ function render({ model, el }) {
   filter.value = model.get("filter_text");
   filter.addEventListener("keydown", (event) => {
     if (event.key === "Enter") {
-      model.set("filter_text", filter.value);
-      model.save_changes();
+      model.send({ type: "filter", value: filter.value });
     }
   });
   const diffOnly = document.createElement("label");
@@ -20,8 +21,7 @@ function render({ model, el }) {
   diffBox.type = "checkbox";
   diffBox.checked = model.get("diff_only");
   diffBox.addEventListener("change", () => {
-    model.set("diff_only", diffBox.checked);
-    model.save_changes();
+    model.send({ type: "diff_only", value: diffBox.checked });
   });
   diffOnly.append(diffBox, " differences only");
   const count = document.createElement("span");
@@ -39,7 +39,7 @@ function render({ model, el }) {
     const columns = model.get("columns");
     const rows = model.get("rows");
     const selected = new Set(model.get("selected"));
-    const [sortColumn, descending] = [model.get("sort_column"), model.get("sort_descending")];
+    const [sortColumn, descending] = model.get("sort");
     error.textContent = model.get("filter_error");
     error.style.display = model.get("filter_error") ? "block" : "none";
     count.textContent = `${rows.length} runs, ${selected.size} selected`;
@@ -51,10 +51,9 @@ function render({ model, el }) {
       th.textContent = column + (column === sortColumn ? (descending ? " ▼" : " ▲") : "");
       th.dataset.column = column;
       th.addEventListener("click", () => {
-        const same = column === model.get("sort_column");
-        model.set("sort_descending", same ? !model.get("sort_descending") : false);
-        model.set("sort_column", column);
-        model.save_changes();
+        const [current, desc] = model.get("sort");
+        console.log("mlops click", column, current, desc);
+        model.send({ type: "sort", value: [column, column === current ? !desc : false] });
       });
       head.append(th);
     }
@@ -69,8 +68,7 @@ function render({ model, el }) {
       pick.addEventListener("change", () => {
         const now = model.get("selected").filter((id) => id !== row.id);
         if (pick.checked) now.push(row.id);
-        model.set("selected", now);
-        model.save_changes();
+        model.send({ type: "selected", value: now });
       });
       tr.insertCell().append(pick);
       row.cells.forEach((value, i) => {
@@ -86,7 +84,7 @@ function render({ model, el }) {
       });
     }
   }
-  for (const name of ["rows", "columns", "selected", "sort_column", "sort_descending", "filter_error"]) {
+  for (const name of ["rows", "columns", "selected", "sort", "filter_error"]) {
     model.on(`change:${name}`, draw);
   }
   draw();
