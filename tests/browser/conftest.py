@@ -15,9 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from labtools import SHOTS
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -131,28 +130,3 @@ def page(browser: object) -> Iterator[object]:
     page = context.new_page()
     yield page
     context.close()
-
-
-def write_notebook(path: Path, cells: list[str]) -> None:
-    import nbformat
-
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, path)
-
-
-def open_and_run(page: object, lab: Lab, name: str) -> None:
-    """Open a notebook in JupyterLab, wait for the kernel, and run all its cells."""
-    page.goto(lab.open(name))  # type: ignore[attr-defined]
-    page.wait_for_function("window.jupyterapp && window.jupyterapp.restored !== undefined", timeout=60_000)  # type: ignore[attr-defined]
-    page.evaluate("window.jupyterapp.restored")  # type: ignore[attr-defined]
-    page.wait_for_selector(".jp-Notebook", timeout=60_000)  # type: ignore[attr-defined]
-    page.wait_for_function(  # the kernel is up
-        "document.querySelector('.jp-Notebook') && window.jupyterapp.shell.currentWidget"
-        " && window.jupyterapp.shell.currentWidget.sessionContext"
-        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
-        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
-        timeout=60_000,
-    )
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import SHOTS, open_and_run, write_notebook
+from labtools import SHOTS, open_and_run, write_notebook
 
 CELLS = [
     "%load_ext jupyter_mlops\nimport jupyter_mlops as mlops, time",
