@@ -23,6 +23,7 @@ from IPython.core.error import UsageError
 
 from ..errors import InvalidValue
 from ..masking import is_secret_key, mask_text
+from ..tracking import api
 from ..tracking.capture.code import parse_pairs, rewrite
 from ..tracking.capture.environment import EnvironmentWatch
 from ..tracking.tracked import TrackedCode, TrackOptions, notify
@@ -89,7 +90,9 @@ class ExperimentHooks:
         self.environment = EnvironmentWatch()
         self.tracked: TrackedCode | None = None
         self.figures: list[tuple[str, bytes]] = []
-        self.live: Any = None
+        self.live: list[Any] = []  # live charts of the cell in progress
+        self._in_cell = False
+        self._tracking_cell = False
         self._restore: list[Callable[[], None]] = []
 
     # -- installation ------------------------------------------------------------------------------
@@ -97,6 +100,7 @@ class ExperimentHooks:
         self.shell.input_transformers_cleanup.append(self.transform)
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
+        api._on_start.append(self.run_started)
         self.environment.start()
 
     def uninstall(self) -> None:
@@ -105,6 +109,8 @@ class ExperimentHooks:
         for event, hook in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
             with contextlib.suppress(ValueError):  # already gone
                 self.shell.events.unregister(event, hook)
+        with contextlib.suppress(ValueError):
+            api._on_start.remove(self.run_started)
 
     # -- the cell ----------------------------------------------------------------------------------
     def transform(self, lines: list[str]) -> list[str]:
@@ -119,8 +125,16 @@ class ExperimentHooks:
             return body
         return ["\n", *body]
 
+    def run_started(self, run: Any) -> None:
+        """A run started with ``mlops.start_run`` inside a cell gets a live chart too."""
+        if self._in_cell and not self._tracking_cell and self.magics.live:
+            chart = _live_chart(run)
+            if chart is not None:
+                self.live.append(chart)
+
     def pre_run_cell(self, info: Any) -> None:
         self.tracked = None
+        self._in_cell = True
         raw = info.raw_cell or ""
         if "%%experiment" not in raw[:4096]:
             return
@@ -137,18 +151,33 @@ class ExperimentHooks:
             return
         self.figures = []
         self._capture_displays()
-        run = tracked.start()
+        self._tracking_cell = True
+        try:
+            run = tracked.start()
+        finally:
+            self._tracking_cell = False
         if run is None:
             self._release_displays()
             return
         self.tracked = tracked
         if self.magics.live and not found.args.no_live and "log_metric" in found.code:
-            self.live = _live_chart(run)
+            chart = _live_chart(run)
+            if chart is not None:
+                self.live.append(chart)
 
     def post_run_cell(self, result: Any) -> None:
+        self._in_cell = False
         tracked, self.tracked = self.tracked, None
-        if tracked is None:
-            return
+        if tracked is not None:
+            self._finish(tracked, result)
+        charts, self.live = self.live, []
+        for chart in charts:
+            try:
+                chart.close()
+            except Exception as err:  # the run is recorded; only the chart is missing
+                notify(f"live chart: {err}")
+
+    def _finish(self, tracked: TrackedCode, result: Any) -> None:
         self._release_displays()
         error = result.error_in_exec or result.error_before_exec if result is not None else None
         try:
@@ -156,12 +185,6 @@ class ExperimentHooks:
         except Exception as err:  # the cell already ran; say what is missing
             notify(f"could not finish run: {err}")
         self.figures = []
-        live, self.live = self.live, None
-        if live is not None:
-            try:
-                live.close()
-            except Exception as err:  # the run is recorded; only the chart is missing
-                notify(f"live chart: {err}")
 
     def _tracked(self, found: Plan) -> TrackedCode:
         args, magics = found.args, self.magics

@@ -11,11 +11,12 @@ Heavy modules (SQLAlchemy, pandas) load on first use, not on import.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import socket
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, resolve_settings
@@ -71,6 +72,9 @@ class _Tracking:
 _lock = threading.Lock()
 _tracking: _Tracking | None = None
 _active: list[ActiveRun] = []
+#: Called with each run just started (the notebook extension draws live charts from here); a listener
+#: that fails is skipped, never failing start_run.
+_on_start: list[Callable[[ActiveRun], None]] = []
 
 
 def connect(url: str | None = None, artifacts: str | None = None) -> Settings:
@@ -163,6 +167,9 @@ def _begin(
         run_id, run_name, experiment, tracking.store, tracking.writer, tracking.artifacts, _forget
     )
     _active.append(run)
+    for listener in list(_on_start):
+        with contextlib.suppress(Exception):
+            listener(run)
     return run
 
 

@@ -63,12 +63,14 @@ class LiveChart:
         self._thread.join(timeout=2)
         from ..tracking.api import _current
 
+        tracking = _current()
+        tracking.writer.flush()  # a run still in progress: its buffered points belong in the chart
         keys = list(self.run._series)
-        found = _current().store.metric_series([(self.run.id, k) for k in keys])
+        found = tracking.store.metric_series([(self.run.id, k) for k in keys])
         series = {key: points for key, points in found.items() if len(points[0]) > 1}  # step series only
         # The widget is left open: closing it broke the later browser messages of other widgets in the
         # same page (JupyterLab 4.6). Its view is gone once the output is replaced.
-        self.handle.update(HTML(static_svg(f"run {self.run.name}", series)))
+        self.handle.update(HTML(static_svg(f"run {self.run.name}", series) if series else ""))
 
 
 def static_svg(title: str, series: dict[tuple[str, str], tuple[list[int], list[float | None]]]) -> str:

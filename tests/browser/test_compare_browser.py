@@ -11,6 +11,8 @@ CELLS = [
         f"    mlops.log_metric('loss', 1 / (step + 1) + lr)\n    time.sleep(0.01)\nacc = float({acc})"
         for i, (lr, acc) in enumerate([(0.1, 0.71), (0.01, 0.93), (0.001, 0.82)])
     ],
+    "with mlops.start_run('browser-api', name='api-run') as run:\n"
+    "    for step in range(10):\n        run.log_metric('x', step * step)",
     "mlops.compare('browser')",
 ]
 
@@ -72,5 +74,6 @@ def test_compare_widget_renders_sorts_selects_and_diffs(lab, page):
     assert curves.count() >= 2
     page.screenshot(path=str(SHOTS / "compare-2-sorted-selected-diff.png"), full_page=True)
 
-    # the live charts were replaced by static charts that stay in the notebook
-    assert page.locator(".jp-OutputArea-output svg.mlops-static-chart").count() == 3
+    # the live charts (three %%experiment cells, one start_run) were replaced by static charts that
+    # stay in the notebook
+    assert page.locator(".jp-OutputArea-output svg.mlops-static-chart").count() == 4
