@@ -122,8 +122,10 @@ def test_brushing_an_axis_selects_the_runs_inside(mlops, runs):
     w = widget(Comparison("cmp"))
     w.metric.value = "acc"
     w.parallel.data[0].dimensions[-1].constraintrange = [0.75, 1.0]  # what the browser's brush syncs
-    w.brush_button.click()
-    assert sorted(w.table.selected) == sorted([runs[2], runs[3]])  # acc 0.8 and 0.9
+    assert sorted(w.table.selected) == sorted([runs[2], runs[3]])  # acc 0.8 and 0.9, selected at once
+    w.table.selected = []
+    w.brush_button.click()  # applies the current ranges again
+    assert sorted(w.table.selected) == sorted([runs[2], runs[3]])
     w.parallel.data[0].dimensions[0].constraintrange = [[0.0005, 0.002], [0.005, 0.02]]  # two ranges on lr
     w.select_brushed()
     assert w.table.selected == [runs[2]]  # lr 0.001 and acc 0.8 (r1 has lr 0.01 but acc 0.7)

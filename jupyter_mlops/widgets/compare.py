@@ -6,6 +6,7 @@ FigureWidget), a diff pane and an export button, all over one ``Comparison``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,11 @@ class CompareWidget(w.VBox):
             self._on_brush(self.parallel.data[0], self.parallel.data[0].dimensions)
 
     def _on_brush(self, trace: Any, dimensions: Any) -> None:
+        with contextlib.suppress(Exception):  # see _show_parallel: never raise into plotly's handler
+            self._select_in_ranges(dimensions)
+
+    def _select_in_ranges(self, dimensions: Any) -> None:
+        """Select the runs whose values fall inside every brushed range (several ranges per axis too)."""
         dims = [d.to_plotly_json() if hasattr(d, "to_plotly_json") else d for d in dimensions]
         ranges = [(d["values"], d.get("constraintrange")) for d in dims if d.get("constraintrange")]
         if not ranges:
@@ -161,14 +167,14 @@ class CompareWidget(w.VBox):
         if not self.parallel.data:
             if empty:
                 return
-            # No on_change callback on the trace: with one registered, the runs table's later browser
-            # messages stopped reaching the kernel (JupyterLab 4.6, plotly 7). Brushed ranges are read
-            # when "Select brushed runs" is pressed instead.
             self.parallel.add_parcoords(dimensions=dims, line=line)
+            # Brushing in the browser changes the dimensions' constraint ranges: select as they change.
+            # The callback must never raise: an exception here stopped the page's later widget messages.
+            self.parallel.data[0].on_change(self._on_brush, "dimensions")
         with self.parallel.batch_update():
             self.parallel.data[0].dimensions = dims
             self.parallel.data[0].line = line
-            title = f"params → {metric} (drag on axes, then Select brushed runs)"
+            title = f"params → {metric} (drag on an axis to select runs)"
             self.parallel.layout.title = title if dims else ""
 
     def _show_selection(self) -> None:
