@@ -160,3 +160,19 @@ def test_reproduce_matches_and_reports_changed_data(shell, tmp_path):
     assert "does NOT reproduce" in text and "input df changed" in text
     assert "metric mean: recorded 4, now 6  DIFFERENT" in text
     assert "<b" in changed._repr_html_()
+
+
+def test_the_live_chart_is_saved_as_a_static_chart(tracking_env, tmp_path):
+    notebook = run_notebook(
+        [
+            "%load_ext jupyter_mlops\nimport jupyter_mlops as mlops",
+            "%%experiment live --quiet\nfor step in range(30):\n    mlops.log_metric('loss', 1 / (step + 1))",
+            "%%experiment live --quiet --no-live\nfor step in range(30):\n    mlops.log_metric('loss', 1.0)",
+        ],
+        tmp_path,
+    )
+    live, off = notebook.cells[1].outputs, notebook.cells[2].outputs
+    html = [o["data"]["text/html"] for o in live if "text/html" in o.get("data", {})]
+    assert len(html) == 1 and 'class="mlops-static-chart"' in html[0] and "loss" in html[0]
+    assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in live)
+    assert off == []  # --no-live, --quiet: the cell's outputs are its own (none)
