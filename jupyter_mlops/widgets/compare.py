@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import traitlets as t
 
 from ..errors import FilterSyntaxError, InvalidValue
-from ..tracking.compare import BASE_COLUMNS, Comparison
+from ..tracking.compare import Comparison
 
 HERE = Path(__file__).parent
 MAX_ROWS = 2_000  # rows sent to the browser; the filter narrows further
@@ -212,4 +212,4 @@ def _hint(count: int) -> str:
     return "<i>Select two runs to see their differences: parameters, metrics, code, packages.</i>"
 
 
-__all__ = ["BASE_COLUMNS", "CompareWidget", "RunsTable"]
+__all__ = ["CompareWidget", "RunsTable"]
