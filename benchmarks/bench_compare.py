@@ -28,7 +28,7 @@ def build_seconds(n: int) -> float:
     import jupyter_mlops as mlops
     from jupyter_mlops.tracking import api
     from jupyter_mlops.tracking.compare import Comparison
-    from jupyter_mlops.widgets.compare import CompareWidget
+    from jupyter_mlops.widgets.compare_widget import CompareWidget
 
     folder = workdir()
     mlops.connect(f"sqlite:///{folder}/mlops.db", artifacts=f"{folder}/art")

@@ -29,7 +29,6 @@ from .errors import (
 )
 from .tracking.api import (
     active_run,
-    compare,
     connect,
     diff,
     experiments,
@@ -48,6 +47,7 @@ from .tracking.api import (
     tracking_settings,
 )
 from .tracking.run import ActiveRun
+from .widgets import compare
 
 __all__ = [
     "ActiveRun",

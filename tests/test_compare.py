@@ -21,7 +21,7 @@ def runs(mlops):
 
 
 def widget(comparison):
-    from jupyter_mlops.widgets.compare import CompareWidget
+    from jupyter_mlops.widgets.compare_widget import CompareWidget
 
     return CompareWidget(comparison)
 

@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..config import Settings, resolve_settings
+from ..config import DEFAULT_EXPERIMENT, Settings, resolve_settings
 from ..errors import MlopsError, MlopsWarning, NoActiveRun
 from .run import ActiveRun
 from .values import check_name
@@ -33,8 +33,6 @@ if TYPE_CHECKING:
     from .cards import RunCard, RunDiff
     from .reproduce import Reproduction
     from .writer import MetricWriter
-
-DEFAULT_EXPERIMENT = "default"
 
 
 class _Tracking:
@@ -267,24 +265,6 @@ def diff(run_a: str, run_b: str) -> RunDiff:
     from .cards import RunDiff
 
     return RunDiff(get_run(run_a), get_run(run_b))
-
-
-def compare(experiment_or_runs: Any = None, filter: str | None = None) -> Any:
-    """Compare runs: in a notebook a widget (sortable, filterable table, parallel coordinates, metric
-    curves, a diff of two selected runs); elsewhere a ``Comparison`` that prints as a text table.
-
-    mlops.compare("churn", filter="metrics.acc > 0.8")
-    mlops.compare(mlops.runs("churn").head(10))
-    """
-    from ..widgets import available
-    from .compare import Comparison
-
-    comparison = Comparison(experiment_or_runs, filter)
-    if not available():
-        return comparison
-    from ..widgets.compare import CompareWidget
-
-    return CompareWidget(comparison)
 
 
 def reproduce(run_ref: str, timeout: int = 600, rel_tol: float = 1e-9) -> Reproduction:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from .cards import RunDiff
 
-BASE_COLUMNS = ["run_id", "run_name", "status", "start_time"]
+TEXT_COLUMNS = ["run_id", "run_name", "status"]  # shown before params and metrics in the text table
 MAX_CURVE_POINTS = 500
 
 
@@ -146,7 +146,7 @@ class Comparison:
         view = self.view
         if view.empty:
             return "no runs to compare"
-        shown = view[BASE_COLUMNS[:3] + self.columns()].head(limit).copy()
+        shown = view[TEXT_COLUMNS + self.columns()].head(limit).copy()
         shown["run_id"] = shown["run_id"].str[:8]
         head = f"{len(view)} runs" + (f" matching {self.filter!r}" if self.filter else "")
         more = f"\n... {len(view) - limit} more" if len(view) > limit else ""

@@ -3,6 +3,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+
+def compare(experiment_or_runs: Any = None, filter: str | None = None) -> Any:
+    """Compare runs: in a notebook a widget (sortable, filterable table, parallel coordinates, metric
+    curves, a diff of two selected runs); elsewhere a ``Comparison`` that prints as a text table.
+
+    mlops.compare("churn", filter="metrics.acc > 0.8")
+    mlops.compare(mlops.runs("churn").head(10))
+    """
+    from ..tracking.compare import Comparison
+
+    comparison = Comparison(experiment_or_runs, filter)
+    if not available():
+        return comparison
+    from .compare_widget import CompareWidget
+
+    return CompareWidget(comparison)
+
 
 def available() -> bool:
     """True in a Jupyter kernel where ipywidgets, anywidget and plotly can be imported."""

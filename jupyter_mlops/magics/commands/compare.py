@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...tracking.api import compare
+from ...widgets import compare
 from . import parse, parser
 
 _parser = parser("compare", "Compare runs: table, parallel coordinates, curves, diff of two runs.")

@@ -21,6 +21,7 @@ from ..tracking.compare import Comparison
 
 HERE = Path(__file__).parent
 MAX_ROWS = 2_000  # rows sent to the browser; the filter narrows further
+_HINT = "<i>Select two runs to see their differences: parameters, metrics, code, packages.</i>"
 
 
 class RunsTable(anywidget.AnyWidget):
@@ -186,7 +187,7 @@ class CompareWidget(w.VBox):
                 for run_id, (steps, values) in runs.items():
                     self.curves.add_scatter(x=steps, y=values, mode="lines", name=f"{key} · {names[run_id]}")
         diff = self.comparison.diff()
-        self.diff_pane.value = diff.html(side_by_side=True) if diff else _hint(len(self.comparison.selected))
+        self.diff_pane.value = diff.html(side_by_side=True) if diff else _HINT
 
 
 def _cell(value: Any) -> str:
@@ -204,12 +205,6 @@ def _inside(value: Any, bounds: Any) -> bool:
         return False
     spans = bounds if bounds and isinstance(bounds[0], list | tuple) else [bounds]
     return any(low <= value <= high for low, high in spans)
-
-
-def _hint(count: int) -> str:
-    if count == 2:
-        return ""
-    return "<i>Select two runs to see their differences: parameters, metrics, code, packages.</i>"
 
 
 __all__ = ["CompareWidget", "RunsTable"]
