@@ -24,6 +24,7 @@ SCRIPTS = [
     "bench_cell.py",
     "bench_fingerprint.py",
     "bench_compare.py",
+    "bench_registry.py",
 ]
 
 

@@ -10,22 +10,35 @@ Importing is cheap: SQLAlchemy and pandas load on first use.
 
 from ._version import __version__
 from .config import Settings
-from .entities import Artifact, DatasetInput, Experiment, Run
+from .entities import AliasEvent, Artifact, DatasetInput, Experiment, ModelVersion, RegisteredModel, Run
 from .errors import (
     AlreadyExists,
     AmbiguousRef,
     ArtifactPathError,
     ConfigError,
     FilterSyntaxError,
+    GateFailed,
     InvalidValue,
     MlopsError,
     MlopsWarning,
+    ModelIntegrityError,
     NoActiveRun,
     NotFound,
     SchemaOutOfDate,
     StoreError,
     UnserialisableWarning,
     ValueTruncatedWarning,
+)
+from .registry.api import (
+    alias_history,
+    get_model_version,
+    list_models,
+    load_model,
+    model_versions,
+    register_model,
+    remove_alias,
+    set_alias,
+    show,
 )
 from .tracking.api import (
     active_run,
@@ -42,15 +55,15 @@ from .tracking.api import (
     reproduce,
     runs,
     set_tag,
-    show,
     start_run,
     tracking_settings,
 )
 from .tracking.run import ActiveRun
-from .widgets import compare
+from .widgets import compare, models
 
 __all__ = [
     "ActiveRun",
+    "AliasEvent",
     "AlreadyExists",
     "AmbiguousRef",
     "Artifact",
@@ -59,11 +72,15 @@ __all__ = [
     "DatasetInput",
     "Experiment",
     "FilterSyntaxError",
+    "GateFailed",
     "InvalidValue",
     "MlopsError",
     "MlopsWarning",
+    "ModelIntegrityError",
+    "ModelVersion",
     "NoActiveRun",
     "NotFound",
+    "RegisteredModel",
     "Run",
     "SchemaOutOfDate",
     "Settings",
@@ -72,20 +89,29 @@ __all__ = [
     "ValueTruncatedWarning",
     "__version__",
     "active_run",
+    "alias_history",
     "compare",
     "connect",
     "diff",
     "experiments",
     "flush",
+    "get_model_version",
     "get_run",
+    "list_models",
     "load_ipython_extension",
+    "load_model",
     "log_artifact",
     "log_metric",
     "log_metrics",
     "log_param",
     "log_params",
+    "model_versions",
+    "models",
+    "register_model",
+    "remove_alias",
     "reproduce",
     "runs",
+    "set_alias",
     "set_tag",
     "show",
     "start_run",

@@ -101,3 +101,64 @@ class Run:
         if self._history is None:
             raise RuntimeError("this Run was built without a store; fetch it with mlops.get_run()")
         return self._history(key)
+
+
+@dataclass(frozen=True, repr=False)
+class ModelVersion:
+    """One registered version of a model: ``ref`` (``churn:3``) names it for ``load_model``.
+
+    ``metrics`` is the snapshot taken at registration (the run's metrics, then the evaluation on
+    ``eval_data``), ``report`` the evaluation, feature importance and per-group metrics.
+    """
+
+    name: str
+    version: int
+    aliases: tuple[str, ...]
+    run_id: str | None
+    flavor: str
+    format: str
+    sha256: str
+    size: int
+    uri: str
+    signature: Any
+    metrics: dict[str, float]
+    report: Any
+    meta: dict[str, Any]
+    author: str | None
+    description: str | None
+    created_time: float
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}:{self.version}"
+
+    def __repr__(self) -> str:
+        aliases = "".join(f" @{a}" for a in self.aliases)
+        run = f" run {self.run_id[:8]}" if self.run_id else ""
+        return f"<ModelVersion {self.ref}{aliases} {self.flavor}/{self.format}{run}>"
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A model name with its versions' count, its latest version and where its aliases point."""
+
+    name: str
+    description: str | None
+    latest_version: int
+    versions: int
+    aliases: dict[str, int]
+    created_time: float
+    updated_time: float
+
+
+@dataclass(frozen=True)
+class AliasEvent:
+    """One move of an alias: ``from_version`` None when it was set the first time, ``to_version`` None
+    when it was removed."""
+
+    name: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    user: str | None
+    time: float

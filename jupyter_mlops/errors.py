@@ -11,6 +11,8 @@ Every error a user can cause derives from :class:`MlopsError` and says what to d
     ├── AlreadyExists          a name that must be unique is taken
     ├── NoActiveRun            a module-level log call with no run started
     ├── ArtifactPathError      an artifact name that would escape the artifact root
+    ├── GateFailed             a model version misses a required metric (registration or alias move)
+    ├── ModelIntegrityError    a model file differs from its sha256, or holds types nobody trusted
     └── StoreError             the database refused or could not be reached
         └── SchemaOutOfDate    the database is at an older (or newer) schema revision
 
@@ -59,6 +61,14 @@ class NoActiveRun(MlopsError):
 
 class ArtifactPathError(MlopsError):
     """An artifact name would leave the artifact root."""
+
+
+class GateFailed(MlopsError):
+    """A model version does not meet a ``require`` gate; nothing was registered or moved."""
+
+
+class ModelIntegrityError(MlopsError):
+    """A model file does not match what was registered, or would load code nobody trusted."""
 
 
 class StoreError(MlopsError):

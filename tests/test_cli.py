@@ -13,8 +13,8 @@ from jupyter_mlops.tracking import api
 EXE = str(Path(sys.executable).parent / "jupyter-mlops")
 
 
-def cli(*args: str, url: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "JUPYTER_MLOPS_URL": url}
+def cli(*args: str, url: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "JUPYTER_MLOPS_URL": url, **(env or {})}
     return subprocess.run([EXE, *args], capture_output=True, text=True, env=env)
 
 

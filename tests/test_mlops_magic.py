@@ -101,7 +101,7 @@ def test_diff_shows_params_metrics_and_code(shell, two_runs):
     [
         ("%mlops", "%mlops needs a subcommand: one of status, connect"),
         ("%mlops frobnicate", "%mlops has no subcommand 'frobnicate'"),
-        ("%mlops show", "the following arguments are required: run"),
+        ("%mlops show", "the following arguments are required: ref"),
         ("%mlops show zzzz", "'zzzz' is not a run id"),
         ("%mlops show abcdef", "no run id starts with 'abcdef'"),
         ("%mlops diff 1", "the following arguments are required: b"),

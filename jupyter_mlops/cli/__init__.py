@@ -3,6 +3,8 @@
 jupyter mlops db upgrade sqlite:///mlops.db
 jupyter mlops runs --experiment churn --filter "metrics.acc > 0.9" -n 20
 jupyter mlops run train.py -p lr=0.1 -e churn -- --script-arg
+jupyter mlops models
+jupyter mlops check churn@champion --require "accuracy>=0.9"     # exit 0 pass, 1 fail, 2 error
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--quiet", action="store_true", help="no summary line")
     run.epilog = "Arguments after -- go to the script: jupyter mlops run train.py -p lr=0.1 -- --fast"
 
+    commands.add_parser("models", help="list registered models and their aliases")
+    check = commands.add_parser("check", help="exit 0 if a model version passes a gate, 1 if not (for CI)")
+    check.add_argument("model_ref", help="churn, churn:3 or churn@champion")
+    check.add_argument("--require", required=True, help='e.g. "accuracy>=0.9, loss<0.3"')
+
     argv = sys.argv[1:] if argv is None else list(argv)
     script_args: list[str] = []
     if "--" in argv:  # everything after -- belongs to the script, not to us
@@ -68,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
                 args.quiet,
                 script_args,
             )
+        if args.command in ("models", "check"):
+            from . import models
+
+            if args.command == "models":
+                return models.models_command()
+            return models.check_command(args.model_ref, args.require)
         from .runs import runs_command
 
         return runs_command(args.experiment, args.filter, args.order_by, args.n)

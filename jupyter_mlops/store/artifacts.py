@@ -77,7 +77,12 @@ class ArtifactStore:
 
     def put(self, run_id: str, name: str, source: bytes | str | os.PathLike[str]) -> StoredFile:
         """Store ``source`` (bytes, or the path of a local file) as ``name`` in the run's folder."""
-        rel = f"{_run_folder(run_id)}/{safe_name(name)}"
+        return self.put_in(_run_folder(run_id), name, source)
+
+    def put_in(self, folder: str, name: str, source: bytes | str | os.PathLike[str]) -> StoredFile:
+        """Store ``source`` as ``folder/name`` under the root (the registry keeps versions in
+        ``registry/<id>/``)."""
+        rel = f"{safe_name(folder)}/{safe_name(name)}"
         if isinstance(source, bytes):
             with tempfile.NamedTemporaryFile(delete=False) as tmp:
                 tmp.write(source)
@@ -96,6 +101,21 @@ class ArtifactStore:
         rel = f"{_run_folder(run_id)}/{safe_name(name)}"
         if self.local:
             return self._checked_local(rel).read_bytes()
+        with self.fs.open(f"{self._remote_root.rstrip('/')}/{rel}", "rb") as handle:
+            return handle.read()
+
+    def read_uri(self, uri: str) -> bytes:
+        """The bytes of a file this store handed out the ``uri`` of; a uri outside the root is refused."""
+        if self.local:
+            root = self._local_root.resolve()
+            path = Path(uri).resolve()
+            if not path.is_relative_to(root):
+                raise ArtifactPathError(f"{uri!r} is outside the artifact root {self.root}")
+            return path.read_bytes()
+        prefix = self.root.rstrip("/") + "/"
+        if not uri.startswith(prefix):
+            raise ArtifactPathError(f"{uri!r} is outside the artifact root {self.root}")
+        rel = safe_name(uri[len(prefix) :])
         with self.fs.open(f"{self._remote_root.rstrip('/')}/{rel}", "rb") as handle:
             return handle.read()
 

@@ -182,6 +182,68 @@ class RunInputRow(Base):
     name: Mapped[str] = mapped_column(NAME, primary_key=True)
 
 
+class RegisteredModelRow(Base):
+    __tablename__ = "registered_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_time: Mapped[float] = mapped_column(Double)
+    updated_time: Mapped[float] = mapped_column(Double)
+
+
+class ModelVersionRow(Base):
+    """One registered version: the file (uri, sha256), how to load it (flavor, format, meta) and what it
+    was registered with (run, signature, metrics snapshot, report)."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "version"), Index("ix_model_versions_run_id", "run_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"))
+    uri: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(HASH)
+    size: Mapped[int] = mapped_column(BigInteger)
+    flavor: Mapped[str] = mapped_column(String(32))
+    format: Mapped[str] = mapped_column(String(32))
+    meta: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str | None] = mapped_column(Text)
+    metrics: Mapped[str] = mapped_column(Text)
+    report: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(NAME)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_time: Mapped[float] = mapped_column(Double)
+
+
+class AliasRow(Base):
+    """Where each alias of a model points now, and the gate a version must pass to get it."""
+
+    __tablename__ = "aliases"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id"), primary_key=True)
+    alias: Mapped[str] = mapped_column(NAME, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    require: Mapped[str | None] = mapped_column(Text)
+    updated_time: Mapped[float] = mapped_column(Double)
+
+
+class AliasEventRow(Base):
+    """Append-only: every move of an alias (from version, to version; None for set or removed)."""
+
+    __tablename__ = "alias_events"
+    __table_args__ = (Index("ix_alias_events_model_id_alias_time", "model_id", "alias", "time"),)
+
+    id: Mapped[int] = mapped_column(ROWID, primary_key=True, autoincrement=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id"))
+    alias: Mapped[str] = mapped_column(NAME)
+    from_version: Mapped[int | None] = mapped_column(Integer)
+    to_version: Mapped[int | None] = mapped_column(Integer)
+    user: Mapped[str | None] = mapped_column(NAME)
+    time: Mapped[float] = mapped_column(Double)
+
+
 experiments = cast(Table, ExperimentRow.__table__)
 environments = cast(Table, EnvironmentRow.__table__)
 runs = cast(Table, RunRow.__table__)
@@ -192,3 +254,7 @@ tags = cast(Table, TagRow.__table__)
 artifacts = cast(Table, ArtifactRow.__table__)
 datasets = cast(Table, DatasetRow.__table__)
 run_inputs = cast(Table, RunInputRow.__table__)
+registered_models = cast(Table, RegisteredModelRow.__table__)
+model_versions = cast(Table, ModelVersionRow.__table__)
+aliases = cast(Table, AliasRow.__table__)
+alias_events = cast(Table, AliasEventRow.__table__)

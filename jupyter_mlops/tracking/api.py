@@ -16,6 +16,7 @@ import getpass
 import socket
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,8 @@ _active: list[ActiveRun] = []
 #: Called with each run just started (the notebook extension draws live charts from here); a listener
 #: that fails is skipped, never failing start_run.
 _on_start: list[Callable[[ActiveRun], None]] = []
+_last_run_id: str | None = None
+_produced: dict[int, tuple[weakref.ref[Any], str, str]] = {}
 
 
 def connect(url: str | None = None, artifacts: str | None = None) -> Settings:
@@ -172,8 +175,34 @@ def _begin(
 
 
 def _forget(run: ActiveRun) -> None:
+    global _last_run_id
+    _last_run_id = run.id
     if run in _active:
         _active.remove(run)
+
+
+def last_run_id() -> str | None:
+    """The id of the run that ended last in this process (what ``%mlops register`` registers from)."""
+    return _last_run_id
+
+
+def _remember_model(model: Any, run_id: str, variable: str) -> None:
+    """Note that run ``run_id`` saved ``model`` as its candidate ``variable``, so registering the live
+    object later links the version to that run."""
+    key = id(model)
+    try:
+        ref = weakref.ref(model, lambda _: _produced.pop(key, None))
+    except TypeError:  # not weak-referenceable: no lineage from the live object
+        return
+    _produced[key] = (ref, run_id, variable)
+
+
+def producer(model: Any) -> tuple[str, str] | None:
+    """(run id, variable) of the tracked cell that produced this live object, if one did."""
+    found = _produced.get(id(model))
+    if found is None or found[0]() is not model:
+        return None
+    return found[1], found[2]
 
 
 def active_run() -> ActiveRun | None:
@@ -252,9 +281,12 @@ def show(run_ref: str) -> RunCard:
 
     mlops.show("3f2a")
     """
+    from ..store.registry_store import RegistryStore
     from .cards import RunCard
 
-    return RunCard(get_run(run_ref))
+    run = get_run(run_ref)
+    registered = RegistryStore(_current().store.db).versions_of_run(run.id)
+    return RunCard(run, [f"{name}:{version}" for name, version in registered])
 
 
 def diff(run_a: str, run_b: str) -> RunDiff:

@@ -40,7 +40,7 @@ class Section:
     diff: bool = False  # text is a unified diff: colour added and removed lines
 
 
-class _Card:
+class Card:
     title = ""
 
     def _side_by_side(self) -> str:
@@ -88,19 +88,20 @@ class _Card:
         return "".join(parts)
 
 
-class RunCard(_Card):
+class RunCard(Card):
     """One run: status, code, params, metrics, inputs, environment summary, artifacts."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, registered: Sequence[str] = ()) -> None:
         self.run = run
+        self.registered = tuple(registered)  # model versions registered from this run: churn:3
         self.title = f"Run {run.id[:8]} {run.name!r} in {run.experiment!r}: {run.status}"
 
     def sections(self) -> list[Section]:
         r = self.run
         about = [
             ("id", r.id),
-            ("started", _time(r.start_time)),
-            ("ended", _time(r.end_time) if r.end_time else "-"),
+            ("started", format_time(r.start_time)),
+            ("ended", format_time(r.end_time) if r.end_time else "-"),
             ("duration", f"{r.end_time - r.start_time:.2f} s" if r.end_time else "-"),
             ("user@host", f"{r.user or '?'}@{r.host or '?'}"),
         ]
@@ -108,6 +109,8 @@ class RunCard(_Card):
             about.append(("notebook", r.notebook))
         if r.parent_id:
             about.append(("parent", r.parent_id))
+        if self.registered:
+            about.append(("registered as", ", ".join(self.registered)))
         sections = [Section("Run", about)]
         if r.error:
             sections.append(Section("Error", text=r.error))
@@ -134,7 +137,7 @@ class RunCard(_Card):
         return sections
 
 
-class RunDiff(_Card):
+class RunDiff(Card):
     """Two runs: changed params, metrics with their difference, the code diff and package changes."""
 
     def __init__(self, a: Run, b: Run) -> None:
@@ -224,7 +227,7 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _time(seconds: float) -> str:
+def format_time(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 

@@ -27,7 +27,7 @@ from .capture.code import CodeFacts, analyse
 from .capture.context import HistoryCell, context_slice
 from .capture.environment import EnvironmentWatch
 from .capture.fingerprint import fingerprint, kind_of
-from .capture.outputs import OutputCapture, candidate_models, final_metrics, serialise_model
+from .capture.outputs import OutputCapture, candidate_models, final_metrics, init_arguments, serialise_model
 from .run import ActiveRun
 
 _FIGURE_SUFFIX = {
@@ -235,7 +235,7 @@ class TrackedCode:
             data, suffix = serialise_model(flavor, model)
             cls = type(model)
             run._store_artifact(f"models/{variable}{suffix}", data, f"model.{flavor}")
-            about = {
+            about: dict[str, Any] = {
                 "variable": variable,
                 "flavor": flavor,
                 "class": f"{cls.__module__}.{cls.__qualname__}",
@@ -243,6 +243,9 @@ class TrackedCode:
                 "format": "state_dict" if flavor == "torch" else "pickle",
                 "library_version": _version_of(cls.__module__),
             }
+            if flavor == "torch":
+                about["init"] = init_arguments(model)
+            api._remember_model(model, run.id, variable)
             run._store_artifact(f"models/{variable}.json", json.dumps(about, indent=2).encode(), "model.meta")
             summary.models += 1
 

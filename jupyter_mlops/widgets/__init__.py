@@ -35,3 +35,21 @@ def available() -> bool:
     if shell is None or not hasattr(shell, "kernel"):
         return False  # a terminal IPython: widgets would not render
     return all(importlib.util.find_spec(m) is not None for m in ("ipywidgets", "anywidget", "plotly"))
+
+
+def models(name: str | None = None) -> Any:
+    """Browse the model registry: in a notebook a widget (models, versions with metrics and lineage,
+    alias badges, promote/demote with the gate check, alias history, reports); elsewhere a
+    ``RegistryView`` that prints as text.
+
+    mlops.models()            # every model
+    mlops.models("churn")     # opened on one model
+    """
+    from ..registry.browser import RegistryView
+
+    view = RegistryView(name)
+    if not available():
+        return view
+    from .models_widget import ModelsWidget
+
+    return ModelsWidget(view)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,8 @@ class CompareWidget(w.VBox):
         self.diff_pane = w.HTML()
         self.export_button = w.Button(description="Export to DataFrame", icon="table")
         self.brush_button = w.Button(description="Select brushed runs", icon="filter")
-        self.register_button = w.Button(description="Register model...", layout={"display": "none"})
+        self.register_button = w.Button(description="Register model...", icon="archive")
+        self.register_form = RegisterForm()
         self.status = w.HTML()
         self.exported: Any = None
         super().__init__(
@@ -73,6 +75,7 @@ class CompareWidget(w.VBox):
                 w.HBox(
                     [self.metric, self.brush_button, self.export_button, self.register_button, self.status]
                 ),
+                self.register_form,
                 self.parallel,
                 self.curves,
                 self.diff_pane,
@@ -86,6 +89,7 @@ class CompareWidget(w.VBox):
         self.metric.observe(lambda _: self._show_parallel(), "value")
         self.export_button.on_click(self._export)
         self.brush_button.on_click(self.select_brushed)
+        self.register_button.on_click(self._open_register)
         self._show_all()
 
     # -- events from the browser -------------------------------------------------------------------
@@ -140,6 +144,15 @@ class CompareWidget(w.VBox):
             pass
         self.status.value = f"<code>mlops_selection</code>: DataFrame of {len(self.exported)} runs"
 
+    def _open_register(self, _: Any = None) -> None:
+        """Show the register form for the one selected run (its candidate models in the drop-down)."""
+        selected = list(self.comparison.selected)
+        if len(selected) != 1:
+            self.status.value = "<i>Select one run to register its model.</i>"
+            return
+        self.status.value = ""
+        self.register_form.show_for(selected[0])
+
     # -- drawing -----------------------------------------------------------------------------------
     def _show_all(self) -> None:
         self.table.selected = list(self.comparison.selected)
@@ -190,6 +203,51 @@ class CompareWidget(w.VBox):
         self.diff_pane.value = diff.html(side_by_side=True) if diff else _HINT
 
 
+class RegisterForm(w.HBox):
+    """Name, candidate variable, alias and gate for registering a run's model from the compare widget."""
+
+    def __init__(self) -> None:
+        self.run_id = ""
+        self.name = w.Text(placeholder="model name, e.g. churn", layout={"width": "180px"})
+        self.var = w.Dropdown(description="model", layout={"width": "200px"})
+        self.alias = w.Text(placeholder="alias (optional)", layout={"width": "130px"})
+        self.require = w.Text(placeholder="gate, e.g. accuracy>=0.9", layout={"width": "180px"})
+        self.button = w.Button(description="Register", button_style="primary")
+        self.result = w.HTML()
+        super().__init__(
+            [self.name, self.var, self.alias, self.require, self.button, self.result],
+            layout={"display": "none"},
+        )
+        self.add_class("mlops-register-form")
+        self.button.on_click(self.register)
+
+    def show_for(self, run_id: str) -> None:
+        from ..registry.api import candidate_models
+
+        self.run_id = run_id
+        candidates = candidate_models(run_id)
+        self.var.options = candidates
+        self.result.value = "" if candidates else f"<i>run {run_id[:8]} saved no model</i>"
+        self.layout.display = "flex"
+
+    def register(self, _: Any = None) -> None:
+        from ..errors import MlopsError
+        from ..registry.api import register_model
+
+        try:
+            version = register_model(
+                self.run_id,
+                self.name.value.strip(),
+                alias=self.alias.value.strip() or None,
+                require=self.require.value.strip() or None,
+                var=self.var.value,
+            )
+        except MlopsError as err:  # shown in the form: a failed gate, a bad name
+            self.result.value = f'<span style="color:#cf222e">{escape(str(err))}</span>'
+            return
+        self.result.value = f"registered <b>{escape(version.ref)}</b>"
+
+
 def _cell(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -207,4 +265,4 @@ def _inside(value: Any, bounds: Any) -> bool:
     return any(low <= value <= high for low, high in spans)
 
 
-__all__ = ["CompareWidget", "RunsTable"]
+__all__ = ["CompareWidget", "RegisterForm", "RunsTable"]

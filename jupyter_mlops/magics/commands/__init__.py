@@ -18,6 +18,9 @@ COMMANDS = {
     "diff": "diff",
     "compare": "compare",
     "reproduce": "reproduce",
+    "register": "register",
+    "models": "models",
+    "alias": "alias",
 }
 
 

@@ -81,6 +81,41 @@ def candidate_models(names: Iterable[str], namespace: Mapping[str, Any]) -> list
     return found
 
 
+def init_arguments(model: Any) -> dict[str, Any] | None:
+    """A torch module's constructor arguments read back from same-named attributes (``self.hidden =
+    hidden``), so the module can be rebuilt to load its state dict; None when a required one is not
+    found that way.
+
+    >>> class MLP:
+    ...     def __init__(self, width, depth=2): self.width = width
+    >>> init_arguments(MLP(64))
+    {'width': 64}
+    """
+    import inspect
+
+    try:
+        params = inspect.signature(type(model).__init__).parameters
+    except (TypeError, ValueError):
+        return None
+    found: dict[str, Any] = {}
+    for name, param in list(params.items())[1:]:
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        value = getattr(model, name, inspect.Parameter.empty)
+        if _plain(value):
+            found[name] = list(value) if isinstance(value, tuple) else value
+        elif param.default is inspect.Parameter.empty:
+            return None
+    return found
+
+
+def _plain(value: Any) -> bool:
+    scalar = (int, float, str, bool, type(None))
+    if isinstance(value, list | tuple):
+        return all(isinstance(v, scalar) for v in value)
+    return isinstance(value, scalar)
+
+
 def serialise_model(flavor: str, model: Any) -> tuple[bytes, str]:
     """(bytes, file suffix): a pickle for scikit-learn, the state dict for torch (loaded weights-only)."""
     buffer = io.BytesIO()

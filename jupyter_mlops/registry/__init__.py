@@ -1,0 +1,1 @@
+"""The model registry: versions, aliases, gates, flavors, signatures, reports and safe loading."""

@@ -1,0 +1,173 @@
+"""Flavors: how a model becomes bytes and back.
+
+- ``sklearn``: skops (loads without running code; the types it needs beyond skops' safe list are
+  recorded at registration and nothing else is accepted on load); pickle when skops cannot round-trip
+  the estimator, recorded as such.
+- ``torch``: the state dict (loaded with ``weights_only=True``) plus the class and the constructor
+  arguments read back from the module's attributes.
+- ``pyfunc``: any other object with ``predict``, pickled.
+
+Callers check the file's sha256 before ``load``: a pickle is only ever read from a file whose hash the
+registry recorded when this store wrote it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import pickle
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InvalidValue, ModelIntegrityError
+from ..tracking.capture.outputs import init_arguments
+
+FLAVORS = ("sklearn", "torch", "pyfunc")
+SUFFIX = {"skops": ".skops", "pickle": ".pkl", "state_dict": ".pt"}
+
+
+@dataclass
+class Saved:
+    data: bytes
+    format: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def suffix(self) -> str:
+        return SUFFIX[self.format]
+
+
+def detect(model: Any) -> str:
+    """The flavor of a live object, or InvalidValue naming what is accepted."""
+    root = type(model).__module__.split(".", 1)[0]
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(model, torch.nn.Module):
+        return "torch"
+    if root == "sklearn" or (
+        hasattr(model, "fit") and hasattr(model, "get_params") and hasattr(model, "predict")
+    ):
+        return "sklearn"
+    if callable(getattr(model, "predict", None)):
+        return "pyfunc"
+    raise InvalidValue(
+        f"cannot register a {type(model).__name__}: give a fitted scikit-learn estimator, a torch module, "
+        "any object with a predict() method, a run (id or prefix) or a model reference such as churn:3"
+    )
+
+
+def class_ref(model: Any) -> str:
+    cls = type(model)
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def save(model: Any, flavor: str) -> Saved:
+    meta: dict[str, Any] = {"class": class_ref(model), "python": sys.version.split()[0]}
+    if flavor == "torch":
+        return _save_torch(model, meta)
+    if flavor == "sklearn":
+        meta["library_version"] = _version("scikit-learn")
+        try:
+            return _save_skops(model, meta)
+        except Exception as err:  # skops cannot represent it (a lambda, a C object): pickle, recorded
+            meta["skops_error"] = f"{type(err).__name__}: {err}"[:500]
+    try:
+        data = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, AttributeError, TypeError) as err:
+        raise InvalidValue(
+            f"the model cannot be saved ({err}): define its functions and classes at module level "
+            "(no lambdas or local functions), or register a run that saved it"
+        ) from None
+    return Saved(data, "pickle", meta)
+
+
+def _save_skops(model: Any, meta: dict[str, Any]) -> Saved:
+    import skops.io as sio
+
+    data = sio.dumps(model)
+    trusted = sorted(sio.get_untrusted_types(data=data))
+    sio.loads(data, trusted=trusted)  # only formats that load back are kept
+    meta["trusted_types"] = trusted
+    meta["skops_version"] = _version("skops")
+    return Saved(data, "skops", meta)
+
+
+def _save_torch(model: Any, meta: dict[str, Any]) -> Saved:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    meta["library_version"] = torch.__version__
+    meta["init"] = init_arguments(model)
+    return Saved(buffer.getvalue(), "state_dict", meta)
+
+
+def load(data: bytes, flavor: str, fmt: str, meta: dict[str, Any], model: Any = None) -> Any:
+    """The model object from bytes whose sha256 the caller has checked. Never falls back to another
+    format: a skops file that cannot load safely is an error, not a reason to unpickle."""
+    if fmt == "skops":
+        return _load_skops(data, meta)
+    if fmt == "state_dict":
+        return _load_torch(data, meta, model)
+    if fmt == "pickle":
+        return pickle.loads(data)  # trusted: written by this store, hash checked by the caller
+    raise ModelIntegrityError(f"unknown model format {fmt!r}: this file was written by a newer jupyter_mlops")
+
+
+def _load_skops(data: bytes, meta: dict[str, Any]) -> Any:
+    try:
+        import skops.io as sio
+    except ImportError:
+        raise InvalidValue("this model was saved with skops: pip install skops") from None
+    untrusted = set(sio.get_untrusted_types(data=data))
+    unexpected = sorted(untrusted - set(meta.get("trusted_types", [])))
+    if unexpected:
+        raise ModelIntegrityError(
+            f"the model file asks for types nobody trusted when it was registered ({', '.join(unexpected)}): "
+            "refused; register the model again from its source"
+        )
+    return sio.loads(data, trusted=sorted(untrusted))
+
+
+def _load_torch(data: bytes, meta: dict[str, Any], model: Any) -> Any:
+    import torch
+
+    try:
+        state = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+    except Exception as err:
+        raise ModelIntegrityError(f"the state dict does not load weights-only: {err}") from None
+    if model is None:
+        model = _rebuild(meta)
+    model.load_state_dict(state)
+    model.eval()
+    return model
+
+
+def _rebuild(meta: dict[str, Any]) -> Any:
+    ref = meta.get("class", "")
+    module_name, _, qualname = ref.partition(":")
+    how = f"pass the module to fill: mlops.load_model(ref, model={qualname.rsplit('.', 1)[-1]}(...))"
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError):
+        raise InvalidValue(
+            f"the model class {qualname} ({module_name}) cannot be imported here: {how}"
+        ) from None
+    init = meta.get("init")
+    if init is None:
+        raise InvalidValue(f"the constructor arguments of {qualname} were not recorded: {how}")
+    try:
+        return target(**init)
+    except Exception as err:
+        raise InvalidValue(f"{qualname}(**{init}) failed ({err}): {how}") from None
+
+
+def _version(package: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
