@@ -99,5 +99,5 @@ if __name__ == "__main__":
         reported * ms,
         "ms",
         higher_is_better=False,
-        note="evaluation, permutation importance, signature",
+        note="evaluation, permutation importance, SHAP (when installed), signature",
     )

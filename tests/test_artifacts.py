@@ -126,3 +126,33 @@ def test_s3_artifacts_through_a_run(s3_server, sqlite_url, tmp_path):
         for o in boto3.client("s3", endpoint_url=s3_server).list_objects_v2(Bucket="mlops")["Contents"]
     ]
     assert keys == [f"team/{run.id}/models/m.bin"]
+
+
+def test_registry_versions_round_trip_through_s3_and_tampering_is_refused(s3_server, sqlite_url):
+    import boto3
+    import numpy as np
+    from rawsql import sql
+    from sklearn.linear_model import LogisticRegression
+
+    import jupyter_mlops as mlops
+    from jupyter_mlops.errors import ModelIntegrityError
+    from jupyter_mlops.tracking import api
+
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    model = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
+    mlops.connect(sqlite_url, artifacts="s3://mlops/registry-test")
+    try:
+        version = mlops.register_model(model, "churn")
+        assert version.uri.startswith("s3://mlops/registry-test/registry/") and version.uri.endswith(
+            "/model.skops"
+        )
+        np.testing.assert_array_equal(mlops.load_model("churn:1").predict(X), model.predict(X))
+        key = version.uri[len("s3://mlops/") :]
+        boto3.client("s3", endpoint_url=s3_server).put_object(Bucket="mlops", Key=key, Body=b"planted")
+        with pytest.raises(ModelIntegrityError, match="changed since it was registered"):
+            mlops.load_model("churn:1")
+        sql(sqlite_url, "UPDATE model_versions SET uri = 's3://other-bucket/x/model.skops'")
+        with pytest.raises(ArtifactPathError, match="outside the artifact root"):
+            mlops.load_model("churn:1")
+    finally:
+        api.disconnect()

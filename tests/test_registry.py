@@ -102,6 +102,12 @@ def test_any_object_with_predict_is_a_pyfunc_version(mlops, data):
     np.testing.assert_allclose(mlops.load_model("doubler").predict(X), Doubler().predict(X))
 
 
+def test_an_unfitted_estimator_is_refused(mlops):
+    with pytest.raises(InvalidValue, match=r"this LogisticRegression is not fitted: call \.fit\(\)"):
+        mlops.register_model(LogisticRegression(), "churn")
+    assert mlops.list_models().empty
+
+
 def test_an_object_without_predict_is_refused_with_what_is_accepted(mlops):
     with pytest.raises(InvalidValue, match="predict"):
         mlops.register_model({"weights": [1, 2]}, "nope")
@@ -194,6 +200,13 @@ def test_a_skops_file_asking_for_untrusted_types_is_refused(mlops, data, clf, db
 
     sql(db_url, "UPDATE model_versions SET sha256 = :h", h=hashlib.sha256(planted).hexdigest())
     with pytest.raises(ModelIntegrityError, match="types nobody trusted"):
+        mlops.load_model("churn:1")
+
+
+def test_a_missing_file_is_reported_not_a_crash(mlops, clf):
+    version = mlops.register_model(clf, "churn")
+    Path(version.uri).unlink()
+    with pytest.raises(NotFound, match=r"the file of churn:1 is missing from the artifact store"):
         mlops.load_model("churn:1")
 
 
@@ -352,6 +365,9 @@ def test_report_has_evaluation_importance_and_flagged_group_gap(mlops):
     assert version.metrics["accuracy"] == pytest.approx(np.mean(model.predict(X) == y_seen))
     assert report["importance"][0]["feature"] == "signal" and report["importance"][0]["mean"] > 0.3
     assert abs(report["importance"][1]["mean"]) < 0.05
+    if "shap" in report:  # the shap package is installed (it is in the dev extra)
+        assert [f["feature"] for f in report["shap"]] == ["signal", "noise"]
+        assert report["shap"][0]["mean_abs"] > 5 * report["shap"][1]["mean_abs"]
     groups = report["groups"]
     assert groups["column"] == "gender" and set(groups["metrics"]) == {"F", "M"}
     assert groups["metrics"]["F"]["rows"] + groups["metrics"]["M"]["rows"] == n
@@ -359,6 +375,7 @@ def test_report_has_evaluation_importance_and_flagged_group_gap(mlops):
     assert groups["largest_gap"]["gap"] > 0.2 and groups["flagged"] is True
     card = str(mlops.show("fair:1"))
     assert "FLAGGED" in card and "Feature importance" in card and "signal" in card
+    assert ("SHAP" in card) == ("shap" in report)
 
 
 def test_regression_report_and_groups_given_as_labels(mlops):

@@ -149,3 +149,39 @@ def test_cli_check_exits_0_or_1_with_one_line(db_url, tmp_path):
         assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     listed = cli("models", url=db_url, env=env)
     assert listed.returncode == 0 and "churn" in listed.stdout and "champion:1" in listed.stdout
+
+
+def test_a_torch_module_trained_in_a_tracked_cell_registers_from_the_run_and_loads(shell, capsys):
+    pytest.importorskip("torch")
+    run_cells(
+        shell,
+        "import torch\nimport jupyter_mlops as mlops\n"
+        "class Net(torch.nn.Module):\n"
+        "    def __init__(self, n_in, hidden=8):\n"
+        "        super().__init__()\n"
+        "        self.n_in, self.hidden = n_in, hidden\n"
+        "        self.body = torch.nn.Sequential(\n"
+        "            torch.nn.Linear(n_in, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 2)\n"
+        "        )\n"
+        "    def forward(self, x):\n"
+        "        return self.body(x)\n"
+        "torch.manual_seed(0)\nX = torch.randn(128, 4)\ny = (X[:, 0] > 0).long()",
+        "%%experiment torch-reg --quiet\n"
+        "hidden = 12\n"
+        "net = Net(4, hidden=hidden)\n"
+        "opt = torch.optim.Adam(net.parameters(), lr=0.05)\n"
+        "for _ in range(50):\n"
+        "    opt.zero_grad()\n"
+        "    loss = torch.nn.functional.cross_entropy(net(X), y)\n"
+        "    loss.backward()\n"
+        "    opt.step()\n"
+        "final_loss = loss.item()",
+    )
+    capsys.readouterr()
+    line(shell, '%mlops register net --require "final_loss<0.5"')
+    assert capsys.readouterr().out.startswith("registered net:1 from run")
+    version = mlops.get_model_version("net:1")
+    assert (version.flavor, version.format) == ("torch", "state_dict")
+    assert version.meta["init"] == {"n_in": 4, "hidden": 12}
+    run_cells(shell, "loaded = mlops.load_model('net:1')", "same = torch.equal(loaded(X), net.eval()(X))")
+    assert shell.user_ns["same"] is True

@@ -209,9 +209,16 @@ def _from_version(ref: str, source: _Source) -> _Source:
     return source
 
 
+def _read(uri: str, what: str) -> bytes:
+    try:
+        return tracking._current().artifacts.read_uri(uri)
+    except FileNotFoundError:
+        raise NotFound(f"the file of {what} is missing from the artifact store ({uri})") from None
+
+
 def _checked(current: Any, artifact: Any) -> bytes:
     """A run artifact's bytes, refused unless they still match the sha256 recorded when it was stored."""
-    data = current.artifacts.read_uri(artifact.uri)
+    data = _read(artifact.uri, f"artifact {artifact.path}")
     if hashlib.sha256(data).hexdigest() != artifact.sha256:
         raise ModelIntegrityError(
             f"artifact {artifact.path} changed since it was stored (sha256 differs): refused, not loaded"
@@ -243,7 +250,17 @@ def _report(model: Any, predict: Any, eval_data: Any, groups: Any, signature: An
         if missing:
             raise InvalidValue(f"eval_data's X lacks the model's input columns {', '.join(missing)}")
         X = X[inputs]  # extra columns (the sensitive one too, unless the model reads it) are left out
-    return build(predict, X, y, is_classification(y, model), groups=groups, group_column=column)
+    classification = is_classification(y, model)
+    proba = _positive_proba(model) if classification else None
+    return build(predict, X, y, classification, groups=groups, group_column=column, proba=proba)
+
+
+def _positive_proba(model: Any) -> Any:
+    """The greater class' probability of a binary classifier with ``predict_proba``, else None."""
+    classes = getattr(model, "classes_", None)
+    if not callable(getattr(model, "predict_proba", None)) or classes is None or len(classes) != 2:
+        return None
+    return lambda X: model.predict_proba(X)[:, 1]
 
 
 def predictor(model: Any, flavor: str) -> Any:
@@ -318,7 +335,7 @@ def load_model(model_ref: str, model: Any = None) -> Any:
 
 
 def _read_version(version: ModelVersion) -> bytes:
-    data = tracking._current().artifacts.read_uri(version.uri)
+    data = _read(version.uri, version.ref)
     if hashlib.sha256(data).hexdigest() != version.sha256:
         raise ModelIntegrityError(
             f"the file of {version.ref} changed since it was registered (sha256 differs): refused, not loaded"

@@ -61,6 +61,14 @@ def report_sections(report: Any) -> list[Section]:
             ("feature", "importance", "std"),
         ),
     ]
+    if report.get("shap"):
+        sections.append(
+            Section(
+                f"SHAP: {report['shap_method']}",
+                [(f["feature"], f["mean_abs"]) for f in report["shap"]],
+                ("feature", "mean |SHAP|"),
+            )
+        )
     groups = report.get("groups")
     if groups:
         metrics = list(report["metrics"])

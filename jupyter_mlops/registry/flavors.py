@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidValue, ModelIntegrityError
-from ..tracking.capture.outputs import init_arguments
+from ..tracking.capture.outputs import init_arguments, model_flavor
 
 FLAVORS = ("sklearn", "torch", "pyfunc")
 SUFFIX = {"skops": ".skops", "pickle": ".pkl", "state_dict": ".pt"}
@@ -47,6 +47,10 @@ def detect(model: Any) -> str:
     if root == "sklearn" or (
         hasattr(model, "fit") and hasattr(model, "get_params") and hasattr(model, "predict")
     ):
+        if model_flavor(model) != "sklearn":
+            raise InvalidValue(
+                f"this {type(model).__name__} is not fitted: call .fit() before registering it"
+            )
         return "sklearn"
     if callable(getattr(model, "predict", None)):
         return "pyfunc"

@@ -16,6 +16,7 @@ from ..errors import InvalidValue
 IMPORTANCE_REPEATS = 5
 IMPORTANCE_ROWS = 2_000  # rows used to permute; more only makes it slower
 TOP_FEATURES = 20
+SHAP_ROWS = 50
 #: A per-group gap in a rate metric (accuracy, recall...) this large or larger is flagged.
 RATE_GAP = 0.05
 #: A per-group gap in an error metric (rmse, mae) this large relative to the overall value is flagged.
@@ -83,8 +84,10 @@ def build(
     classification: bool,
     groups: Any = None,
     group_column: str | None = None,
+    proba: Predict | None = None,
 ) -> dict[str, Any]:
-    """Evaluate ``predict`` on (X, y). ``groups`` holds one group label per row (already taken out of X)."""
+    """Evaluate ``predict`` on (X, y). ``groups`` holds one group label per row (already taken out of X);
+    ``proba`` (the positive class' probability of a binary classifier) is what SHAP explains when given."""
     import numpy as np
 
     y = np.asarray(y)
@@ -104,6 +107,12 @@ def build(
         "importance": importance(predict, X, y, classification, metrics[primary]),
         "importance_method": f"permutation ({IMPORTANCE_REPEATS} repeats, drop in {primary})",
     }
+    explained = shap_importance(predict, proba, X)
+    if explained is not None:
+        report["shap"] = explained
+        report["shap_method"] = (
+            f"mean |SHAP value| over {min(len(X), SHAP_ROWS)} rows ({SHAP_ROWS} background rows)"
+        )
     if groups is not None:
         report["groups"] = by_group(y, y_pred, np.asarray(groups), classification, group_column, metrics)
     return report
@@ -132,6 +141,37 @@ def importance(
             drops.append(baseline - score if classification else score - baseline)
         found.append({"feature": str(column), "mean": float(np.mean(drops)), "std": float(np.std(drops))})
     found.sort(key=lambda item: -item["mean"])
+    return found[:TOP_FEATURES]
+
+
+def shap_importance(predict: Predict, proba: Predict | None, X: Any) -> list[dict[str, Any]] | None:
+    """Mean absolute SHAP value per feature when the ``shap`` package is installed, else None.
+
+    Model-agnostic (shap picks an exact or permutation explainer), on SHAP_ROWS rows against SHAP_ROWS
+    background rows: a few seconds for 30 features, so it stays bounded on large tables."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():  # shap's own deprecation notices on import are not the user's
+            warnings.simplefilter("ignore")
+            import shap
+    except ImportError:
+        return None
+    import numpy as np
+    import pandas as pd
+
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+    target = proba or predict
+
+    def explained(rows: Any) -> Any:
+        return np.asarray(target(_like(X, pd.DataFrame(rows, columns=frame.columns))), dtype=float)
+
+    background = frame.sample(min(len(frame), SHAP_ROWS), random_state=0)
+    explainer = shap.Explainer(explained, background, seed=0)
+    values = explainer(frame.head(SHAP_ROWS), silent=True).values
+    means = np.abs(np.asarray(values)).mean(axis=0)
+    found = [{"feature": str(c), "mean_abs": float(v)} for c, v in zip(frame.columns, means, strict=True)]
+    found.sort(key=lambda item: -item["mean_abs"])
     return found[:TOP_FEATURES]
 
 
