@@ -84,42 +84,31 @@ def register_model(
     if alias is not None:
         check_model_name("alias", alias)
     requirements = gates.parse_require(require)
-    source = _source(model_or_run_or_ref, var)
-    registry = _registry()
-    if source.saved is None:
-        source.saved = flavors.save(source.model, source.flavor)
-    predict = None
-    if input_example is not None or eval_data is not None:
-        predict = predictor(source.loaded(), source.flavor)
-    from .signature import infer
-
-    signature = infer(input_example, source.model, predict) if input_example is not None else None
-    if signature is None:
-        signature = _stored_signature(source) or infer(None, source.model, None)
-    report = None
-    metrics = dict(source.metrics)
-    if eval_data is not None:
-        assert predict is not None
-        report = _report(source.loaded(), predict, eval_data, groups, signature)
-        metrics.update(report["metrics"])
-    elif groups is not None:
+    if groups is not None and eval_data is None:
         raise InvalidValue(
             "groups= needs eval_data=(X_test, y_test): the per-group metrics are computed on it"
         )
+    source = _source(model_or_run_or_ref, var)
+    if source.saved is None:
+        source.saved = flavors.save(source.model, source.flavor)
+    signature, report = _describe(source, input_example, eval_data, groups)
+    metrics = {**source.metrics, **(report["metrics"] if report else {})}
+    registry = _registry()
     _check_gate(name, requirements, metrics, "not registered")
     if alias is not None:
-        stored = _stored_gate(registry, name, alias)
-        _check_gate(name, stored, metrics, f"not registered as @{alias}")
+        _check_gate(name, _stored_gate(registry, name, alias), metrics, f"not registered as @{alias}")
     saved = source.saved
     meta = dict(saved.meta)
     meta.update({k: v for k, v in (("variable", source.variable), ("copied_from", source.from_ref)) if v})
-    current = tracking._current()
-    stored_file = current.artifacts.put_in(f"registry/{uuid.uuid4().hex}", f"model{saved.suffix}", saved.data)
+    # The file first: a version row never points at a file that was not written.
+    stored = tracking._current().artifacts.put_in(
+        f"registry/{uuid.uuid4().hex}", f"model{saved.suffix}", saved.data
+    )
     record = {
         "run_id": source.run_id,
-        "uri": stored_file.uri,
-        "sha256": stored_file.sha256,
-        "size": stored_file.size,
+        "uri": stored.uri,
+        "sha256": stored.sha256,
+        "size": stored.size,
         "flavor": source.flavor,
         "format": saved.format,
         "meta": json.dumps(meta, default=str),
@@ -131,6 +120,27 @@ def register_model(
     }
     version = registry.create_version(name, record, alias=alias, user=tracking._user())
     return registry.version(name, version)
+
+
+def _describe(
+    source: _Source, input_example: Any, eval_data: Any, groups: Any
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The signature (from the example, the copied version or the estimator) and the report."""
+    from .signature import infer
+
+    predict = None
+    if input_example is not None or eval_data is not None:
+        predict = predictor(source.loaded(), source.flavor)
+    if input_example is not None:
+        signature = infer(input_example, source.model, predict)
+    elif source.from_ref:
+        signature = get_model_version(source.from_ref).signature
+    else:
+        signature = infer(None, source.model, None)
+    report = None
+    if eval_data is not None:
+        report = _report(source.loaded(), predict, eval_data, groups, signature)
+    return signature, report
 
 
 def _source(obj: Any, var: str | None) -> _Source:
@@ -169,12 +179,11 @@ def _from_run(ref: str, var: str | None, source: _Source) -> _Source:
         raise NotFound(
             f"run {run.id[:8]} has no candidate model {var!r} (it has: {', '.join(candidates) or 'none'})"
         )
-    current = tracking._current()
-    about = json.loads(_checked(current, files[f"models/{var}.json"]))
+    about = json.loads(_checked(files[f"models/{var}.json"]))
     model_file = files.get(about.get("file", ""))
     if model_file is None:
         raise NotFound(f"run {run.id[:8]}: the file of candidate model {var!r} is missing")
-    data = _checked(current, model_file)
+    data = _checked(model_file)
     source.flavor = about["flavor"]
     module, _, qualname = about.get("class", "").rpartition(".")
     meta = {"class": f"{module}:{qualname}", "library_version": about.get("library_version")}
@@ -216,7 +225,7 @@ def _read(uri: str, what: str) -> bytes:
         raise NotFound(f"the file of {what} is missing from the artifact store ({uri})") from None
 
 
-def _checked(current: Any, artifact: Any) -> bytes:
+def _checked(artifact: Any) -> bytes:
     """A run artifact's bytes, refused unless they still match the sha256 recorded when it was stored."""
     data = _read(artifact.uri, f"artifact {artifact.path}")
     if hashlib.sha256(data).hexdigest() != artifact.sha256:
@@ -224,12 +233,6 @@ def _checked(current: Any, artifact: Any) -> bytes:
             f"artifact {artifact.path} changed since it was stored (sha256 differs): refused, not loaded"
         )
     return data
-
-
-def _stored_signature(source: _Source) -> dict[str, Any] | None:
-    if source.from_ref:
-        return get_model_version(source.from_ref).signature
-    return None
 
 
 def _report(model: Any, predict: Any, eval_data: Any, groups: Any, signature: Any) -> dict[str, Any]:

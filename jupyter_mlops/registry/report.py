@@ -170,7 +170,9 @@ def shap_importance(predict: Predict, proba: Predict | None, X: Any) -> list[dic
     explainer = shap.Explainer(explained, background, seed=0)
     values = explainer(frame.head(SHAP_ROWS), silent=True).values
     means = np.abs(np.asarray(values)).mean(axis=0)
-    found = [{"feature": str(c), "mean_abs": float(v)} for c, v in zip(frame.columns, means, strict=True)]
+    found: list[dict[str, Any]] = [
+        {"feature": str(c), "mean_abs": float(v)} for c, v in zip(frame.columns, means, strict=True)
+    ]
     found.sort(key=lambda item: -item["mean_abs"])
     return found[:TOP_FEATURES]
 
