@@ -277,8 +277,10 @@ def predictor(model: Any, flavor: str) -> Any:
         import torch
 
         values = np.array(X.to_numpy() if hasattr(X, "to_numpy") else X, dtype=np.float32)  # a writable copy
+        weights = next(model.parameters(), None)
+        device = weights.device if weights is not None else "cpu"  # a module trained on a GPU stays there
         with torch.no_grad():
-            out = model(torch.as_tensor(values)).cpu().numpy()
+            out = model(torch.as_tensor(values, device=device)).cpu().numpy()
         return out.argmax(axis=1) if out.ndim == 2 and out.shape[1] > 1 else out.reshape(-1)
 
     return predict
