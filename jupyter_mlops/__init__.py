@@ -16,6 +16,7 @@ from .errors import (
     AmbiguousRef,
     ArtifactPathError,
     ConfigError,
+    DeployError,
     FilterSyntaxError,
     GateFailed,
     InvalidValue,
@@ -40,6 +41,7 @@ from .registry.api import (
     set_alias,
     show,
 )
+from .serving.api import Deployment, deploy, deployments, get_deployment
 from .tracking.api import (
     active_run,
     connect,
@@ -70,6 +72,8 @@ __all__ = [
     "ArtifactPathError",
     "ConfigError",
     "DatasetInput",
+    "DeployError",
+    "Deployment",
     "Experiment",
     "FilterSyntaxError",
     "GateFailed",
@@ -92,9 +96,12 @@ __all__ = [
     "alias_history",
     "compare",
     "connect",
+    "deploy",
+    "deployments",
     "diff",
     "experiments",
     "flush",
+    "get_deployment",
     "get_model_version",
     "get_run",
     "list_models",

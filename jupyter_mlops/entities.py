@@ -162,3 +162,24 @@ class AliasEvent:
     to_version: int | None
     user: str | None
     time: float
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    """A deployment as stored: where its server listens, its routes and its last heartbeat."""
+
+    id: int
+    name: str
+    backend: str
+    host: str
+    port: int
+    pid: int | None
+    status: str
+    config: dict[str, Any]
+    generation: int
+    active_generation: int | None
+    heartbeat: float | None
+    error: str | None
+    created_time: float
+    updated_time: float
+    has_token: bool = False

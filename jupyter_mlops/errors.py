@@ -13,6 +13,7 @@ Every error a user can cause derives from :class:`MlopsError` and says what to d
     ├── ArtifactPathError      an artifact name that would escape the artifact root
     ├── GateFailed             a model version misses a required metric (registration or alias move)
     ├── ModelIntegrityError    a model file differs from its sha256, or holds types nobody trusted
+    ├── DeployError            a deployment did not start, or did not take its new routes
     └── StoreError             the database refused or could not be reached
         └── SchemaOutOfDate    the database is at an older (or newer) schema revision
 
@@ -69,6 +70,10 @@ class GateFailed(MlopsError):
 
 class ModelIntegrityError(MlopsError):
     """A model file does not match what was registered, or would load code nobody trusted."""
+
+
+class DeployError(MlopsError):
+    """A deployment did not start, answer, or take its new routes; the message says why."""
 
 
 class StoreError(MlopsError):

@@ -7,10 +7,12 @@ PostgreSQL is installed the PostgreSQL half is skipped, except under CI (``CI`` 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -174,3 +176,27 @@ def shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         run.end()
     api.disconnect()
     InteractiveShell.clear_instance()
+
+
+def _server_pids() -> set[int]:
+    """Model server processes on this machine (``python -m jupyter_mlops.serving.server``)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"jupyter_mlops.serving.server" in cmdline:
+                found.add(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_model_servers_left_behind() -> Iterator[None]:
+    """A test that failed half-way may leave a deployment's server running: stop those at the end."""
+    before = _server_pids()
+    yield
+    for pid in _server_pids() - before:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)

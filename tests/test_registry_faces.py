@@ -185,3 +185,24 @@ def test_a_torch_module_trained_in_a_tracked_cell_registers_from_the_run_and_loa
     assert version.meta["init"] == {"n_in": 4, "hidden": 12}
     run_cells(shell, "loaded = mlops.load_model('net:1')", "same = torch.equal(loaded(X), net.eval()(X))")
     assert shell.user_ns["same"] is True
+
+
+def test_deploy_deployments_and_undeploy_magics(trained, capsys):
+    line(trained, "%mlops register churn")
+    capsys.readouterr()
+    deployment = line(trained, "%mlops deploy churn:1 --name magic-churn")
+    try:
+        out = capsys.readouterr().out.strip()
+        assert out == f"deployed magic-churn at {deployment.url}  (POST {deployment.url}/invocations)"
+        X = trained.user_ns["X"][:3]
+        assert deployment.predict(X) == trained.user_ns["clf"].predict(X).tolist()
+        frame = line(trained, "%mlops deployments")
+        assert frame.loc[0, "name"] == "magic-churn" and frame.loc[0, "status"] == "healthy"
+        with pytest.raises(UsageError, match="--traffic takes REF=WEIGHT"):
+            line(trained, "%mlops deploy churn:1 --traffic churn:1")
+        with pytest.raises(UsageError, match="no deployment named 'nope'"):
+            line(trained, "%mlops undeploy nope")
+    finally:
+        line(trained, "%mlops undeploy magic-churn")
+    assert capsys.readouterr().out.strip().endswith("stopped magic-churn")
+    assert mlops.deployments().loc[0, "status"] == "stopped"

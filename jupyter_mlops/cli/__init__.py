@@ -5,6 +5,7 @@ jupyter mlops runs --experiment churn --filter "metrics.acc > 0.9" -n 20
 jupyter mlops run train.py -p lr=0.1 -e churn -- --script-arg
 jupyter mlops models
 jupyter mlops check churn@champion --require "accuracy>=0.9"     # exit 0 pass, 1 fail, 2 error
+jupyter mlops serve churn@champion --port 8080
 """
 
 from __future__ import annotations
@@ -47,6 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     run.epilog = "Arguments after -- go to the script: jupyter mlops run train.py -p lr=0.1 -- --fast"
 
     commands.add_parser("models", help="list registered models and their aliases")
+    serve = commands.add_parser("serve", help="serve a model version over HTTP in the foreground")
+    serve.add_argument("model_ref", help="churn, churn:3 or churn@champion")
+    serve.add_argument("--port", type=int, help="default: a free port (printed)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="default 127.0.0.1; any other address needs --token"
+    )
+    serve.add_argument("--token", help="clients must send Authorization: Bearer TOKEN")
+    serve.add_argument("--name", help="deployment name (default: the model name)")
     check = commands.add_parser("check", help="exit 0 if a model version passes a gate, 1 if not (for CI)")
     check.add_argument("model_ref", help="churn, churn:3 or churn@champion")
     check.add_argument("--require", required=True, help='e.g. "accuracy>=0.9, loss<0.3"')
@@ -75,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
                 args.quiet,
                 script_args,
             )
+        if args.command == "serve":
+            from ..serving.api import serve_foreground
+
+            return serve_foreground(args.model_ref, args.name, args.host, args.port, args.token)
         if args.command in ("models", "check"):
             from . import models
 

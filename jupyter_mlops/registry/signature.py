@@ -47,7 +47,9 @@ def infer(input_example: Any, model: Any, predict: Callable[[Any], Any] | None) 
         "inputs": [{"name": str(c), "dtype": str(t)} for c, t in frame.dtypes.items()],
         "named": named,
         "from": "input_example",
-        "example": json.loads(frame.head(EXAMPLE_ROWS).to_json(orient="split", index=False)),
+        "example": json.loads(
+            frame.head(EXAMPLE_ROWS).to_json(orient="split", index=False, double_precision=15)
+        ),
     }
     if predict is not None:
         try:

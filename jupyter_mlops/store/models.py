@@ -10,6 +10,7 @@ from typing import cast
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Double,
     ForeignKey,
     Index,
@@ -244,6 +245,66 @@ class AliasEventRow(Base):
     time: Mapped[float] = mapped_column(Double)
 
 
+class DeploymentRow(Base):
+    """A model server: where it listens, its process, its routes (``config``, JSON) and its health.
+
+    ``generation`` counts configuration changes; the server reports the one it serves in
+    ``active_generation`` once the new models loaded and answered a warm-up prediction."""
+
+    __tablename__ = "deployments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    backend: Mapped[str] = mapped_column(String(32))
+    host: Mapped[str] = mapped_column(NAME)
+    port: Mapped[int] = mapped_column(Integer)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    token_sha256: Mapped[str | None] = mapped_column(HASH)
+    status: Mapped[str] = mapped_column(String(16))
+    config: Mapped[str] = mapped_column(Text)
+    generation: Mapped[int] = mapped_column(Integer)
+    active_generation: Mapped[int | None] = mapped_column(Integer)
+    heartbeat: Mapped[float | None] = mapped_column(Double)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_time: Mapped[float] = mapped_column(Double)
+    updated_time: Mapped[float] = mapped_column(Double)
+
+
+class PredictionRow(Base):
+    """One logged request (or its shadow copy): what came in, what went out, how long it took."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (
+        Index("ix_predictions_deployment_id_time", "deployment_id", "time"),
+        Index("ix_predictions_request_id", "request_id"),
+    )
+
+    id: Mapped[int] = mapped_column(ROWID, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    request_id: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(NAME)
+    shadow: Mapped[bool] = mapped_column(Boolean)
+    time: Mapped[float] = mapped_column(Double)
+    latency_ms: Mapped[float] = mapped_column(Double)
+    status: Mapped[int] = mapped_column(Integer)
+    inputs: Mapped[str | None] = mapped_column(Text)
+    outputs: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class FeedbackRow(Base):
+    """Ground truth sent later for a request id (``POST /feedback``)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_request_id", "request_id"),)
+
+    id: Mapped[int] = mapped_column(ROWID, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    request_id: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(Text)
+    time: Mapped[float] = mapped_column(Double)
+
+
 experiments = cast(Table, ExperimentRow.__table__)
 environments = cast(Table, EnvironmentRow.__table__)
 runs = cast(Table, RunRow.__table__)
@@ -258,3 +319,6 @@ registered_models = cast(Table, RegisteredModelRow.__table__)
 model_versions = cast(Table, ModelVersionRow.__table__)
 aliases = cast(Table, AliasRow.__table__)
 alias_events = cast(Table, AliasEventRow.__table__)
+deployments = cast(Table, DeploymentRow.__table__)
+predictions = cast(Table, PredictionRow.__table__)
+feedback = cast(Table, FeedbackRow.__table__)

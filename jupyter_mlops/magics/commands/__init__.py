@@ -21,6 +21,9 @@ COMMANDS = {
     "register": "register",
     "models": "models",
     "alias": "alias",
+    "deploy": "deploy",
+    "deployments": "deployments",
+    "undeploy": "undeploy",
 }
 
 

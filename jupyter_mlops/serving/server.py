@@ -1,0 +1,122 @@
+"""The server process of a deployment: ``python -m jupyter_mlops.serving.server NAME``.
+
+Reads the deployment's routes from the database (``JUPYTER_MLOPS_URL``), loads and warms up the
+versions, serves them with uvicorn on the recorded host and port, and every second writes a heartbeat
+and picks up new routes: the new versions load beside the old ones, then the router is swapped, so an
+update never drops a request. The token, when there is one, comes in ``JUPYTER_MLOPS_SERVE_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MlopsError
+from .app import ServingApp
+from .defaults import LOOPBACK, PREDICT_TIMEOUT, TOKEN_ENV
+
+if TYPE_CHECKING:
+    from ..store.deploy_store import DeployStore
+
+BEAT_SECONDS = 1.0
+POLL_SECONDS = 0.2  # how soon new routes are noticed
+
+
+def serve(name: str, token: str | None = None) -> int:
+    import uvicorn
+
+    from ..store.deploy_store import DeployStore
+    from ..tracking import api as tracking
+    from .loader import build_router
+    from .predlog import PredictionLog
+
+    tracking.connect()
+    store = DeployStore(tracking._current().store.db)
+    record = store.get(name)
+    token = token or os.environ.pop(TOKEN_ENV, None) or None
+    log = PredictionLog(store, float(record.config.get("log_sample", 1.0)))
+    loopback = record.host in LOOPBACK
+    app = ServingApp(
+        name,
+        record.id,
+        log,
+        token=token,
+        loopback_port=record.port if loopback else None,
+        timeout=float(record.config.get("timeout", PREDICT_TIMEOUT)),
+    )
+    try:
+        app.install(build_router(record.config), record.generation)
+    except MlopsError as err:
+        store.set(name, status="failed", error=str(err))
+        print(f"jupyter_mlops: deployment {name!r} cannot load its models: {err}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+    config = uvicorn.Config(
+        app, host=record.host, port=record.port, log_level="warning", access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    watcher = threading.Thread(
+        target=_watch,
+        args=(app, store, name, stop, server),
+        name="mlops-heartbeat",
+        daemon=True,
+    )
+    watcher.start()
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn shut down cleanly, then passed Ctrl-C on: stopping is the point
+        pass
+    finally:
+        stop.set()
+        watcher.join(5)  # its last heartbeat must not land after the status below
+        app.close()
+    if not server.started:  # the port was taken, or the address does not exist here
+        store.set(name, status="failed", error=f"could not listen on {record.host}:{record.port}")
+        return 1
+    store.set(name, status="stopped", pid=None)
+    return 0
+
+
+def _watch(app: ServingApp, store: DeployStore, name: str, stop: threading.Event, server: Any) -> None:
+    """Heartbeat (the first as soon as the server listens), new routes when the deployment's generation
+    moves on, and shutdown when the deployment was marked stopped (by a kernel that could not signal us)."""
+    from .loader import build_router
+
+    while not server.started:
+        if stop.wait(0.005):
+            return
+    rejected = None
+    next_beat = 0.0
+    while not stop.is_set():
+        try:
+            record = store.get(name)
+            if record.status == "stopped":
+                server.should_exit = True
+                return
+            if record.generation not in (app.generation, rejected):
+                try:
+                    app.install(build_router(record.config), record.generation)
+                except MlopsError as err:  # the old routes keep serving; the error is recorded
+                    rejected = record.generation
+                    store.set(name, error=f"routes of generation {record.generation} not applied: {err}")
+            if time.monotonic() >= next_beat or record.active_generation != app.generation:
+                store.beat(record.id, app.generation)
+                next_beat = time.monotonic() + BEAT_SECONDS
+        except Exception as err:  # the database is away for a moment: keep serving, beat again later
+            print(f"jupyter_mlops: heartbeat of {name!r} failed: {err}", file=sys.stderr)
+            stop.wait(BEAT_SECONDS)
+        stop.wait(POLL_SECONDS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jupyter_mlops.serving.server")
+    parser.add_argument("name", help="the deployment to serve (as recorded in the database)")
+    return serve(parser.parse_args(argv).name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
