@@ -25,6 +25,7 @@ SCRIPTS = [
     "bench_fingerprint.py",
     "bench_compare.py",
     "bench_registry.py",
+    "bench_serving.py",
 ]
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from .defaults import LOOPBACK, MAX_BODY, PREDICT_TIMEOUT
 from .metrics import ServiceMetrics
 from .payload import BadRequest, conform, parse
-from .predlog import PredictionLog, capped
+from .predlog import PredictionLog
 from .routing import Router, Served
 
 Scope = dict[str, Any]
@@ -222,8 +222,8 @@ class ServingApp:
                 "time": time.time(),
                 "latency_ms": elapsed * 1000,
                 "status": status,
-                "inputs": capped(frame.to_json(orient="split", index=False, double_precision=15)),
-                "outputs": capped(json.dumps(outputs)) if outputs is not None else None,
+                "inputs": frame,  # serialised by the log's own thread, off the request path
+                "outputs": outputs,
                 "error": error,
             }
         )

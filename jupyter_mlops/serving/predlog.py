@@ -6,6 +6,7 @@ never blocks or slows an answer. ``sample`` logs that share of requests (1.0: al
 
 from __future__ import annotations
 
+import json
 import queue
 import random
 import threading
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..store.deploy_store import DeployStore
 
-BATCH = 500
+BATCH = 2_000
+GATHER_SECONDS = 0.25
 MAX_QUEUED = 20_000
 TEXT_CAP = 20_000  # characters of inputs/outputs kept per logged request
 
@@ -46,6 +48,7 @@ class PredictionLog:
                 first = self.queue.get(timeout=0.2)
             except queue.Empty:
                 continue
+            self._stop.wait(GATHER_SECONDS)  # one transaction per gathering, not one per request
             batch = [first]
             while len(batch) < BATCH:
                 try:
@@ -53,7 +56,7 @@ class PredictionLog:
                 except queue.Empty:
                     break
             try:
-                self.store.write_predictions(batch)
+                self.store.write_predictions([_serialised(row) for row in batch])
             except Exception:  # the database is away: these rows are lost, counted, and serving goes on
                 self.failed += len(batch)
 
@@ -62,5 +65,16 @@ class PredictionLog:
         self._thread.join(timeout)
 
 
-def capped(text: str) -> str:
+def _serialised(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The row with its inputs (a DataFrame) and outputs as JSON text, each capped at TEXT_CAP."""
+    frame, outputs = row["inputs"], row["outputs"]
+    inputs = {"columns": [str(c) for c in frame.columns], "data": frame.to_numpy().tolist()}
+    return {
+        **row,
+        "inputs": _capped(json.dumps(inputs, default=str)),
+        "outputs": _capped(json.dumps(outputs, default=str)) if outputs is not None else None,
+    }
+
+
+def _capped(text: str) -> str:
     return text if len(text) <= TEXT_CAP else text[:TEXT_CAP] + "...[cut]"

@@ -85,6 +85,15 @@ def check_registry_browser(lab, page):
     assert "registered as" in browser.locator(".mlops-card-pane").inner_text()
     page.screenshot(path=str(SHOTS / "registry-2-promoted-gate-refused.png"), full_page=True)
 
+    # one click deploys a version: URL, health, a sample curl and a test request's answer
+    version_row(page, 3).locator(".mlops-deploy").click()
+    deployed = browser.locator(".mlops-card-pane .mlops-deployed")
+    deployed.wait_for(timeout=90_000)
+    text = deployed.inner_text()
+    assert "Deployed churn:3" in text and "health healthy" in text and "curl -s http://127.0.0.1:" in text
+    assert "test request answered: [" in text
+    page.screenshot(path=str(SHOTS / "registry-3-deployed.png"), full_page=True)
+
     # the compare widget registers the selected run's model
     compare = page.locator(".jp-OutputArea-output .mlops-compare")
     compare.locator(".mlops-runs tbody tr").first.locator("input[type=checkbox]").check()
@@ -94,7 +103,7 @@ def check_registry_browser(lab, page):
     form.get_by_placeholder("model name, e.g. churn").fill("from-compare")
     form.get_by_role("button", name="Register", exact=True).click()
     form.locator("text=registered from-compare:1").wait_for(timeout=30_000)
-    page.screenshot(path=str(SHOTS / "registry-3-registered-from-compare.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "registry-4-registered-from-compare.png"), full_page=True)
 
     import jupyter_mlops as mlops
     from jupyter_mlops.tracking import api
@@ -105,5 +114,8 @@ def check_registry_browser(lab, page):
         assert mlops.get_model_version("churn@production").version == 1
         newest = mlops.runs("registry", order_by="-start_time").run_id[0]
         assert mlops.get_model_version("from-compare:1").run_id == newest
+        served = mlops.get_deployment("churn")
+        assert served.status()["routes"][0]["model"] == "churn:3"
+        served.stop()
     finally:
         api.disconnect()
