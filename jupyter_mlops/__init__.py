@@ -41,7 +41,7 @@ from .registry.api import (
     set_alias,
     show,
 )
-from .serving.api import Deployment, deploy, deployments, get_deployment
+from .serving.api import Deployment, deploy, deployments, get_deployment, predictions
 from .tracking.api import (
     active_run,
     connect,
@@ -114,6 +114,7 @@ __all__ = [
     "log_params",
     "model_versions",
     "models",
+    "predictions",
     "register_model",
     "remove_alias",
     "reproduce",
