@@ -26,6 +26,7 @@ SCRIPTS = [
     "bench_compare.py",
     "bench_registry.py",
     "bench_serving.py",
+    "bench_drift.py",
 ]
 
 

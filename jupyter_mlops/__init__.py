@@ -30,6 +30,7 @@ from .errors import (
     UnserialisableWarning,
     ValueTruncatedWarning,
 )
+from .monitoring.api import ab_report, drift, service_metrics
 from .registry.api import (
     alias_history,
     get_model_version,
@@ -92,6 +93,7 @@ __all__ = [
     "UnserialisableWarning",
     "ValueTruncatedWarning",
     "__version__",
+    "ab_report",
     "active_run",
     "alias_history",
     "compare",
@@ -99,6 +101,7 @@ __all__ = [
     "deploy",
     "deployments",
     "diff",
+    "drift",
     "experiments",
     "flush",
     "get_deployment",
@@ -119,6 +122,7 @@ __all__ = [
     "remove_alias",
     "reproduce",
     "runs",
+    "service_metrics",
     "set_alias",
     "set_tag",
     "show",

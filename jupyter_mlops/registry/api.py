@@ -20,7 +20,9 @@ from ..errors import GateFailed, InvalidValue, ModelIntegrityError, NotFound
 from ..tracking import api as tracking
 from ..tracking.run import ActiveRun
 from . import flavors, gates
+from .reference import build as build_reference
 from .refs import check_model_name, is_model_ref, parse_ref
+from .report import split_eval_data
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,6 +65,7 @@ def register_model(
     input_example: Any = None,
     eval_data: Any = None,
     groups: Any = None,
+    reference: Any = None,
     *,
     var: str | None = None,
     description: str | None = None,
@@ -78,7 +81,8 @@ def register_model(
     version's metrics pass; they are the run's metrics, then the evaluation on ``eval_data=(X, y)``.
     ``alias`` points an alias at the new version (its stored gate must pass too). ``input_example``
     gives the signature; ``groups`` names a sensitive column of ``eval_data``'s X (or gives one label
-    per row) for metrics per group.
+    per row) for metrics per group. ``reference`` (rows like the training inputs; ``eval_data``'s X
+    when not given) is kept, with the model's predictions on it, to measure drift against.
     """
     check_model_name("model name", name)
     if alias is not None:
@@ -100,10 +104,19 @@ def register_model(
     saved = source.saved
     meta = dict(saved.meta)
     meta.update({k: v for k, v in (("variable", source.variable), ("copied_from", source.from_ref)) if v})
-    # The file first: a version row never points at a file that was not written.
-    stored = tracking._current().artifacts.put_in(
-        f"registry/{uuid.uuid4().hex}", f"model{saved.suffix}", saved.data
+    # The files first: a version row never points at a file that was not written.
+    folder = f"registry/{uuid.uuid4().hex}"
+    artifacts = tracking._current().artifacts
+    sample = (
+        reference
+        if reference is not None
+        else (split_eval_data(eval_data)[0] if eval_data is not None else None)
     )
+    if sample is not None:
+        data, summary = build_reference(sample, predictor(source.loaded(), source.flavor), signature)
+        kept = artifacts.put_in(folder, "reference.json", data)
+        meta["reference"] = {"uri": kept.uri, "sha256": kept.sha256, **summary}
+    stored = artifacts.put_in(folder, f"model{saved.suffix}", saved.data)
     record = {
         "run_id": source.run_id,
         "uri": stored.uri,
@@ -325,6 +338,22 @@ def get_model_version(model_ref: str, as_of: float | None = None) -> ModelVersio
             raise NotFound(f"{model_ref} pointed at no version at that time")
         return registry.version(ref.name, number)
     return registry.version(ref.name, ref.version, ref.alias)
+
+
+def load_reference(model_ref: str) -> Any:
+    """The reference sample kept with a version (sha256 checked), with its ``prediction`` column."""
+    from .reference import load
+
+    version = get_model_version(model_ref)
+    kept = version.meta.get("reference")
+    if not kept:
+        raise NotFound(
+            f"{version.ref} has no reference sample: register it with reference= (its training inputs)"
+        )
+    data = _read(kept["uri"], f"the reference of {version.ref}")
+    if hashlib.sha256(data).hexdigest() != kept["sha256"]:
+        raise ModelIntegrityError(f"the reference of {version.ref} changed since it was registered: refused")
+    return load(data)
 
 
 def load_model(model_ref: str, model: Any = None) -> Any:

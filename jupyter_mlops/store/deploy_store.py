@@ -144,6 +144,44 @@ class DeployStore:
         return frame.drop(columns=["id", "deployment_id"])
 
 
+def window(db: Database, deployment_id: int, since: float | None) -> list[Any]:
+    """(model, inputs JSON, outputs JSON) of the answered, non-shadow requests since ``since``, oldest
+    first: what drift is measured on."""
+    t = m.predictions
+    query = (
+        select(t.c.model, t.c.inputs, t.c.outputs)
+        .where(t.c.deployment_id == deployment_id, t.c.status == 200, t.c.shadow.is_(False))
+        .order_by(t.c.time, t.c.id)
+    )
+    if since is not None:
+        query = query.where(t.c.time >= since)
+    return list(db.read(lambda c: c.execute(query).all()))
+
+
+def requests_and_feedback(db: Database, deployment_id: int, since: float | None) -> tuple[Any, Any]:
+    """(model, request_id, latency_ms, status, outputs) of the non-shadow requests since ``since``, and
+    (request_id, value) of the feedback, as two DataFrames."""
+    import pandas as pd
+
+    t, f = m.predictions, m.feedback
+    query = select(t.c.model, t.c.request_id, t.c.latency_ms, t.c.status, t.c.outputs).where(
+        t.c.deployment_id == deployment_id, t.c.shadow.is_(False)
+    )
+    if since is not None:
+        query = query.where(t.c.time >= since)
+    answers = query.order_by(t.c.time, t.c.id)
+    labels = select(f.c.request_id, f.c.value).where(f.c.deployment_id == deployment_id).order_by(f.c.id)
+
+    def fetch(conn: Connection) -> tuple[Any, Any]:
+        return conn.execute(answers).all(), conn.execute(labels).all()
+
+    logged, feedback = db.read(fetch)
+    return (
+        pd.DataFrame(logged, columns=["model", "request_id", "latency_ms", "status", "outputs"]),
+        pd.DataFrame(feedback, columns=["request_id", "value"]),
+    )
+
+
 def _alive(row: Any) -> bool:
     """A server whose heartbeat stopped more than 10 s ago (or never came) no longer holds the name."""
     if row.status == "starting":

@@ -1,0 +1,113 @@
+"""Monitoring from Python: drift of a deployment's logged requests against each version's reference.
+
+mlops.drift("churn")                         # every logged request
+mlops.drift("churn", since="2026-11-01")     # a window: a time, a date string or a Unix time
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidValue
+from ..registry import api as registry
+from ..tracking import api as tracking
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def drift(name: str, since: Any = None, method: str | None = None) -> pd.DataFrame:
+    """Per version that answered in the window, one row per input column and one for its predictions:
+    the test (chosen by type and reference size, as Evidently does), its statistic and threshold, the
+    verdict, missing shares and unseen categories. ``attrs["dataset_drift"]`` maps each version to
+    whether half of its columns drifted. ``method="psi"`` uses the population stability index."""
+    import pandas as pd
+
+    from ..store.deploy_store import DeployStore, window
+    from .drift import COLUMNS, drift_table
+
+    db = tracking._current().store.db
+    record = DeployStore(db).get(name)
+    by_model: dict[str, list[Any]] = defaultdict(list)
+    for model, inputs, outputs in window(db, record.id, _timestamp(since)):
+        by_model[model].append((inputs, outputs))
+    tables, verdicts = [], {}
+    for model, rows in sorted(by_model.items()):
+        current = current_frame(rows)
+        reference = registry.load_reference(model)
+        columns = [c for c in reference.columns if c in current.columns or c != "prediction"]
+        table = drift_table(reference[columns], current.reindex(columns=columns), method)
+        verdicts[model] = table.attrs["dataset_drift"]
+        tables.append(table.assign(model=model))
+    if not tables:
+        frame = pd.DataFrame(columns=["model", *COLUMNS])
+    else:
+        frame = pd.concat(tables, ignore_index=True)[["model", *COLUMNS]]
+    frame.attrs["dataset_drift"] = verdicts
+    return frame
+
+
+def service_metrics(name: str, since: Any = None) -> pd.DataFrame:
+    """Per version: requests, errors, error rate, p50/p95/p99 latency (ms), the mean prediction, and
+    live accuracy (class labels) or RMSE (numbers) over the requests whose ground truth came back
+    through ``POST /feedback``."""
+    from ..store.deploy_store import DeployStore, requests_and_feedback
+    from .service import service_table
+
+    db = tracking._current().store.db
+    record = DeployStore(db).get(name)
+    logged, feedback = requests_and_feedback(db, record.id, _timestamp(since))
+    return service_table(logged, feedback)
+
+
+def ab_report(name: str, a: str, b: str, since: Any = None) -> dict[str, Any]:
+    """Is version ``a`` or ``b`` (``churn:3``) more accurate on the labelled requests? A two-proportion
+    z-test on their live accuracy: the accuracies, the counts, the p-value and a verdict."""
+    from .service import ab_test
+
+    table = service_metrics(name, since)
+    for ref in (a, b):
+        if ref not in set(table.model):
+            raise InvalidValue(
+                f"{ref} answered no request of {name!r} in that window: compare {', '.join(table.model)}"
+            )
+    return ab_test(table, a, b)
+
+
+def current_frame(rows: list[tuple[str | None, str | None]]) -> Any:
+    """Logged inputs (and outputs, as ``prediction``) to one DataFrame, parsed in one pass."""
+    import pandas as pd
+
+    inputs = [json.loads(text) for text, _ in rows if text]
+    if not inputs:
+        return pd.DataFrame()
+    columns = inputs[0]["columns"]
+    data = [row for document in inputs if document["columns"] == columns for row in document["data"]]
+    frame = pd.DataFrame(data, columns=columns)
+    predictions = []
+    for text, out in rows:
+        if text and out:
+            predictions.extend(json.loads(out))
+    if len(predictions) == len(frame):
+        frame["prediction"] = predictions
+    return frame.infer_objects()
+
+
+def _timestamp(since: Any) -> float | None:
+    import pandas as pd
+
+    if since is None:
+        return None
+    if isinstance(since, int | float) and not isinstance(since, bool):
+        return float(since)
+    try:
+        stamp = pd.Timestamp(since)
+    except (TypeError, ValueError):
+        raise InvalidValue(
+            f"since is a time: a datetime, a date string or a Unix time, got {since!r}"
+        ) from None
+    if stamp.tzinfo is None:  # a naive time is read as UTC, as the logged times are
+        stamp = stamp.tz_localize("UTC")
+    return float(stamp.timestamp())
