@@ -30,6 +30,7 @@ from .errors import (
     UnserialisableWarning,
     ValueTruncatedWarning,
 )
+from .monitoring.alerts import add_alert, alerts, check_alerts
 from .monitoring.api import ab_report, drift, service_metrics
 from .registry.api import (
     alias_history,
@@ -95,7 +96,10 @@ __all__ = [
     "__version__",
     "ab_report",
     "active_run",
+    "add_alert",
+    "alerts",
     "alias_history",
+    "check_alerts",
     "compare",
     "connect",
     "deploy",

@@ -305,6 +305,40 @@ class FeedbackRow(Base):
     time: Mapped[float] = mapped_column(Double)
 
 
+class AlertRuleRow(Base):
+    """When to alert about a deployment: ``metric`` (drift, error_rate, p95_ms, accuracy) against
+    ``threshold`` over the last ``window_s`` seconds, at most once per ``cooldown_s``."""
+
+    __tablename__ = "alert_rules"
+    __table_args__ = (UniqueConstraint("deployment_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    name: Mapped[str] = mapped_column(NAME)
+    metric: Mapped[str] = mapped_column(String(32))
+    op: Mapped[str] = mapped_column(String(2))
+    threshold: Mapped[float] = mapped_column(Double)
+    window_s: Mapped[float] = mapped_column(Double)
+    cooldown_s: Mapped[float] = mapped_column(Double)
+    webhook: Mapped[str | None] = mapped_column(Text)
+    allow_private: Mapped[bool] = mapped_column(Boolean)
+    created_time: Mapped[float] = mapped_column(Double)
+
+
+class AlertRow(Base):
+    """A fired alert (append-only): the value that crossed the threshold, and whether the webhook took it."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_rule_id_time", "rule_id", "time"),)
+
+    id: Mapped[int] = mapped_column(ROWID, primary_key=True, autoincrement=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id"))
+    time: Mapped[float] = mapped_column(Double)
+    value: Mapped[float | None] = mapped_column(Double)
+    message: Mapped[str] = mapped_column(Text)
+    delivery: Mapped[str | None] = mapped_column(Text)
+
+
 experiments = cast(Table, ExperimentRow.__table__)
 environments = cast(Table, EnvironmentRow.__table__)
 runs = cast(Table, RunRow.__table__)
@@ -322,3 +356,5 @@ alias_events = cast(Table, AliasEventRow.__table__)
 deployments = cast(Table, DeploymentRow.__table__)
 predictions = cast(Table, PredictionRow.__table__)
 feedback = cast(Table, FeedbackRow.__table__)
+alert_rules = cast(Table, AlertRuleRow.__table__)
+alerts = cast(Table, AlertRow.__table__)

@@ -15,7 +15,7 @@ from ..errors import SchemaOutOfDate
 from .db import Database
 
 #: Every revision in order; the last is what this code expects. A test checks it against Alembic's head.
-REVISIONS = ("0001", "0002", "0003", "0004")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 HEAD = REVISIONS[-1]
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works: it only has to be the same in every process that migrates this database.

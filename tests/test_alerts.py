@@ -1,0 +1,150 @@
+"""Alert rules on SQLite and PostgreSQL: thresholds, windows, cooldown and de-duplication, drift and
+error-rate rules, and webhooks (a real local HTTP server; private addresses refused unless allowed).
+The logged requests are written the way the server's prediction log writes them."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from jupyter_mlops.errors import InvalidValue, NotFound
+from jupyter_mlops.serving.predlog import _serialised
+from jupyter_mlops.store.deploy_store import DeployStore
+from jupyter_mlops.tracking import api
+
+
+@pytest.fixture
+def deployment(mlops):
+    rng = np.random.default_rng(0)
+    reference = pd.DataFrame({"x": rng.normal(0, 1, 2_000), "y": rng.normal(5, 2, 2_000)})
+    model = LogisticRegression().fit(reference, (reference.x > 0).astype(int))
+    mlops.register_model(model, "churn", input_example=reference.head(), reference=reference)
+    store = DeployStore(api._current().store.db)
+    record = store.create(
+        "churn", "local", "127.0.0.1", 1, None, {"routes": [{"model": "churn:1", "weight": 100}]}
+    )
+    return store, record
+
+
+def log_requests(store, record, frame, when, status=200):
+    rows = []
+    for i in range(len(frame)):
+        row = frame.iloc[[i]]
+        rows.append(
+            _serialised(
+                {
+                    "deployment_id": record.id,
+                    "request_id": f"r{when}-{i}",
+                    "model": "churn:1",
+                    "shadow": False,
+                    "time": when,
+                    "latency_ms": 2.0,
+                    "status": status,
+                    "inputs": row,
+                    "outputs": [int(row.x.iloc[0] > 0)] if status == 200 else None,
+                    "error": None if status == 200 else "the model failed",
+                }
+            )
+        )
+    store.write_predictions(rows)
+
+
+def traffic(n, seed, shift=0.0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"x": rng.normal(shift, 1, n), "y": rng.normal(5, 2, n)})
+
+
+def test_no_drift_no_alert_then_a_shift_fires_once_per_cooldown(mlops, deployment):
+    store, record = deployment
+    mlops.add_alert("churn", "drift", 0.5, window="1h", cooldown="30m")
+    now = time.time()
+    log_requests(store, record, traffic(300, seed=1), now - 600)
+    assert mlops.check_alerts("churn", now=now) == []
+    log_requests(store, record, traffic(300, seed=2, shift=1.5), now + 10)
+    fired = mlops.check_alerts("churn", now=now + 20)
+    assert [a["rule"] for a in fired] == ["drift >= 0.5"]
+    assert fired[0]["value"] == pytest.approx(2 / 3)  # x and the predictions drifted, y did not
+    assert mlops.check_alerts("churn", now=now + 30) == []  # within the cooldown: not again
+    later = mlops.check_alerts("churn", now=now + 20 + 1800)  # the shift is still in the window
+    assert len(later) == 1
+    history = mlops.alerts("churn")
+    assert len(history) == 2 and history.message[0] == "churn: drift = 0.6667 >= 0.5 over the last 3600 s"
+
+
+def test_error_rate_and_latency_rules_use_their_window(mlops, deployment):
+    store, record = deployment
+    now = time.time()
+    log_requests(store, record, traffic(90, seed=3), now - 7200)
+    log_requests(store, record, traffic(10, seed=4), now - 7200, status=500)  # old errors
+    log_requests(store, record, traffic(100, seed=5), now - 60)
+    mlops.add_alert("churn", "error_rate", 0.04, window="1h", rule="errors")
+    mlops.add_alert("churn", "p95_ms", 1.0, window="1h", rule="slow")
+    fired = {a["rule"]: a for a in mlops.check_alerts("churn", now=now)}
+    assert set(fired) == {"slow"} and fired["slow"]["value"] == 2.0  # the errors are older than the window
+    mlops.add_alert("churn", "error_rate", 0.04, window="3h", rule="errors")  # same name: replaced
+    fired = mlops.check_alerts("churn", now=now)
+    assert [a["rule"] for a in fired] == ["errors"] and fired[0]["value"] == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"metric": "cpu", "threshold": 1}, "use one of drift, error_rate, p95_ms, accuracy, rmse"),
+        ({"metric": "drift", "threshold": 0.5, "op": "=>"}, "op is one of"),
+        ({"metric": "drift", "threshold": "half"}, "threshold is a number"),
+        ({"metric": "drift", "threshold": 0.5, "window": "soon"}, "window is a duration"),
+        ({"metric": "drift", "threshold": 0.5, "cooldown": -5}, "cooldown is a duration"),
+        ({"metric": "drift", "threshold": 0.5, "webhook": "ftp://example.com/x"}, "http(s) URL"),
+        ({"metric": "drift", "threshold": 0.5, "webhook": "http://127.0.0.1:9/hook"}, "not a public address"),
+        ({"metric": "drift", "threshold": 0.5, "webhook": "http://10.1.2.3/hook"}, "not a public address"),
+        (
+            {"metric": "drift", "threshold": 0.5, "webhook": "http://169.254.169.254/latest"},
+            "not a public address",
+        ),
+        ({"metric": "drift", "threshold": 0.5, "webhook": "http://[::1]:80/x"}, "not a public address"),
+    ],
+)
+def test_bad_rules_are_refused_and_nothing_is_stored(mlops, deployment, kwargs, message):
+    with pytest.raises(InvalidValue, match=message.replace("(", r"\(").replace(")", r"\)")):
+        mlops.add_alert("churn", **kwargs)
+    from jupyter_mlops.store.alert_store import AlertStore
+
+    assert AlertStore(api._current().store.db).rules(deployment[1].id) == []
+    with pytest.raises(NotFound):
+        mlops.add_alert("nowhere", "drift", 0.5)
+
+
+def test_a_webhook_inside_the_network_needs_allow_private_and_gets_the_alert(mlops, deployment):
+    received = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    try:
+        with pytest.raises(InvalidValue, match="allow_private=True"):
+            mlops.add_alert("churn", "p95_ms", 1.0, webhook=url)
+        mlops.add_alert("churn", "p95_ms", 1.0, webhook=url, allow_private=True)
+        store, record = deployment
+        log_requests(store, record, traffic(20, seed=6), time.time())
+        fired = mlops.check_alerts("churn")
+    finally:
+        server.shutdown()
+    assert fired[0]["delivery"] == "delivered 204"
+    assert received == [{k: fired[0][k] for k in ("rule", "metric", "value", "message", "time")}]
+    assert mlops.alerts("churn").delivery[0] == "delivered 204"
