@@ -63,7 +63,7 @@ from .tracking.api import (
     tracking_settings,
 )
 from .tracking.run import ActiveRun
-from .widgets import compare, models
+from .widgets import compare, models, monitor
 
 __all__ = [
     "ActiveRun",
@@ -121,6 +121,7 @@ __all__ = [
     "log_params",
     "model_versions",
     "models",
+    "monitor",
     "predictions",
     "register_model",
     "remove_alias",

@@ -148,3 +148,25 @@ def test_a_webhook_inside_the_network_needs_allow_private_and_gets_the_alert(mlo
     assert fired[0]["delivery"] == "delivered 204"
     assert received == [{k: fired[0][k] for k in ("rule", "metric", "value", "message", "time")}]
     assert mlops.alerts("churn").delivery[0] == "delivered 204"
+
+
+def test_monitor_view_in_a_terminal_shows_traffic_service_drift_and_alerts(mlops, deployment):
+    store, record = deployment
+    now = time.time()
+    log_requests(store, record, traffic(150, seed=7, shift=2.0), now - 30)
+    log_requests(store, record, traffic(5, seed=8), now - 20, status=500)
+    mlops.add_alert("churn", "error_rate", 0.01)
+    view = mlops.monitor("churn", window="10m")
+    assert type(view).__name__ == "MonitorView"  # no kernel here: the text view
+    assert int(view.per_minute.requests.sum()) == 155 and int(view.per_minute.errors.sum()) == 5
+    assert view.service.set_index("model").loc["churn:1", "errors"] == 5
+    assert view.drift.set_index("column").loc["x", "verdict"] == "drift"
+    assert [a["rule"] for a in view.fired] == ["error_rate > 0.01"]
+    text = str(view)
+    assert (
+        text.startswith("Deployment churn (starting), last 600 s") and "1 alerts: churn: error_rate" in text
+    )
+    reference, current = view.distributions("x")["churn:1"]
+    assert len(reference) == 2_000 and len(current) == 150 and np.mean(current) > 1.5
+    with pytest.raises(InvalidValue, match="window is a duration"):
+        mlops.monitor("churn", window="forever")

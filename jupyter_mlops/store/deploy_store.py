@@ -182,6 +182,20 @@ def requests_and_feedback(db: Database, deployment_id: int, since: float | None)
     )
 
 
+def timeline(db: Database, deployment_id: int, since: float | None) -> Any:
+    """time, model, latency_ms, status of the non-shadow requests since ``since``, as a DataFrame."""
+    import pandas as pd
+
+    t = m.predictions
+    query = select(t.c.time, t.c.model, t.c.latency_ms, t.c.status).where(
+        t.c.deployment_id == deployment_id, t.c.shadow.is_(False)
+    )
+    if since is not None:
+        query = query.where(t.c.time >= since)
+    rows = db.read(lambda c: c.execute(query.order_by(t.c.time)).all())
+    return pd.DataFrame(rows, columns=["time", "model", "latency_ms", "status"])
+
+
 def _alive(row: Any) -> bool:
     """A server whose heartbeat stopped more than 10 s ago (or never came) no longer holds the name."""
     if row.status == "starting":

@@ -53,3 +53,21 @@ def models(name: str | None = None) -> Any:
     from .models_widget import ModelsWidget
 
     return ModelsWidget(view)
+
+
+def monitor(name: str, window: Any = "1h", every: float = 5.0) -> Any:
+    """Watch a deployment: request rate, latency and errors per version, live accuracy, drift per column
+    with reference-vs-current histograms, and alerts; refreshed every ``every`` seconds while open.
+    Outside Jupyter, a ``MonitorView`` that prints the same as text.
+
+    mlops.monitor("churn", window="30m")
+    """
+    from ..monitoring.view import MonitorView
+
+    view = MonitorView(name, window)
+    if not available():
+        view.refresh()
+        return view
+    from .monitor_widget import MonitorWidget
+
+    return MonitorWidget(view, every)

@@ -24,6 +24,7 @@ COMMANDS = {
     "deploy": "deploy",
     "deployments": "deployments",
     "undeploy": "undeploy",
+    "monitor": "monitor",
 }
 
 
