@@ -77,21 +77,31 @@ def ab_report(name: str, a: str, b: str, since: Any = None) -> dict[str, Any]:
 
 
 def current_frame(rows: list[tuple[str | None, str | None]]) -> Any:
-    """Logged inputs (and outputs, as ``prediction``) to one DataFrame, parsed in one pass."""
+    """Logged inputs (and outputs, as ``prediction``) to one DataFrame.
+
+    The log writes ``{"columns": [...], "data": [[...]]}``: requests with the same columns (compared as
+    text) have their data parts joined and parsed in one pass, which is what makes a window of 100,000
+    requests quick to read."""
     import pandas as pd
 
-    inputs = [json.loads(text) for text, _ in rows if text]
-    if not inputs:
+    texts = [(i, o) for i, o in rows if i]
+    if not texts:
         return pd.DataFrame()
-    columns = inputs[0]["columns"]
-    data = [row for document in inputs if document["columns"] == columns for row in document["data"]]
+    marker = ', "data": '
+    head = texts[0][0][: texts[0][0].index(marker)]
+    same = [(i, o) for i, o in texts if i.startswith(head + marker)]
+    columns = json.loads(head + "}")["columns"]
+    data: list[Any] = []
+    for chunk in json.loads("[" + ",".join(i[len(head) + len(marker) : -1] for i, _ in same) + "]"):
+        data.extend(chunk)
     frame = pd.DataFrame(data, columns=columns)
-    predictions = []
-    for text, out in rows:
-        if text and out:
-            predictions.extend(json.loads(out))
-    if len(predictions) == len(frame):
-        frame["prediction"] = predictions
+    outputs = [o for _, o in same if o]
+    if len(outputs) == len(same):
+        predictions: list[Any] = []
+        for chunk in json.loads("[" + ",".join(outputs) + "]"):
+            predictions.extend(chunk)
+        if len(predictions) == len(frame):
+            frame["prediction"] = predictions
     return frame.infer_objects()
 
 

@@ -96,8 +96,10 @@ def column_drift(name: str, reference: Any, current: Any, method: str | None = N
     import pandas as pd
 
     ref, cur = reference.dropna(), current.dropna()
-    both = pd.concat([ref, cur], ignore_index=True) if len(cur) and ref.dtype == cur.dtype else ref
-    kind = column_kind(both) if len(both) else "categorical"  # a tiny reference borrows the window's variety
+    both = ref
+    if len(ref) < MIN_ROWS and len(cur) and ref.dtype == cur.dtype:
+        both = pd.concat([ref, cur], ignore_index=True)  # a tiny reference borrows the window's variety
+    kind = column_kind(both) if len(both) else "categorical"
     if len(current) < MIN_ROWS:
         return _row(name, kind, "-", None, None, None, "insufficient data", reference, current)
     if len(ref) == 0 or len(cur) == 0:
@@ -128,10 +130,12 @@ def _small_reference_test(ref: Any, cur: Any, kind: str) -> tuple[str, float]:
         return "ks", float(stats.ks_2samp(ref.to_numpy(float), cur.to_numpy(float)).pvalue)
     if kind == "binary":
         return "z-test", _proportions_z(ref, cur)
-    categories = sorted(set(ref.astype(str)) | set(cur.astype(str)))
-    ref_counts = ref.astype(str).value_counts().reindex(categories, fill_value=0).to_numpy(float)
-    cur_counts = cur.astype(str).value_counts().reindex(categories, fill_value=0).to_numpy(float)
-    table = [ref_counts, cur_counts]
+    ref_values, cur_values = ref.astype(str).value_counts(), cur.astype(str).value_counts()
+    categories = sorted(set(ref_values.index) | set(cur_values.index))
+    table = [
+        ref_values.reindex(categories, fill_value=0).to_numpy(float),
+        cur_values.reindex(categories, fill_value=0).to_numpy(float),
+    ]
     if min(len(categories), 2) < 2:
         return "chi-squared", 1.0
     return "chi-squared", float(stats.chi2_contingency(table)[1])
@@ -185,10 +189,13 @@ def psi(ref: Any, cur: Any, kind: str) -> float:
 
 
 def _shares(ref: Any, cur: Any) -> tuple[Any, Any]:
-    categories = sorted(set(ref.astype(str)) | set(cur.astype(str)))
-    p = ref.astype(str).value_counts(normalize=True).reindex(categories, fill_value=0).to_numpy(float)
-    q = cur.astype(str).value_counts(normalize=True).reindex(categories, fill_value=0).to_numpy(float)
-    return p, q
+    p_counts = ref.astype(str).value_counts(normalize=True)
+    q_counts = cur.astype(str).value_counts(normalize=True)
+    categories = sorted(set(p_counts.index) | set(q_counts.index))
+    return (
+        p_counts.reindex(categories, fill_value=0).to_numpy(float),
+        q_counts.reindex(categories, fill_value=0).to_numpy(float),
+    )
 
 
 def _judged(
@@ -218,8 +225,8 @@ def _row(
 ) -> dict[str, Any]:
     unseen: list[str] = []
     if current is not None and kind in ("categorical", "binary"):
-        known = set(reference.dropna().astype(str))
-        unseen = sorted(set(current.dropna().astype(str)) - known)[:20]
+        known = set(reference.dropna().astype(str).unique())
+        unseen = sorted(set(current.dropna().astype(str).unique()) - known)[:20]
     return {
         "column": str(name),
         "kind": kind,
