@@ -41,6 +41,7 @@ from .registry.api import (
     register_model,
     remove_alias,
     set_alias,
+    set_reference,
     show,
 )
 from .serving.api import Deployment, deploy, deployments, get_deployment, predictions
@@ -129,6 +130,7 @@ __all__ = [
     "runs",
     "service_metrics",
     "set_alias",
+    "set_reference",
     "set_tag",
     "show",
     "start_run",

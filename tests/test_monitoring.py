@@ -96,8 +96,14 @@ def test_drift_needs_a_reference_and_a_known_deployment(mlops):
     mlops.register_model(LogisticRegression().fit(X, [0, 0, 1, 1]), "bare")
     from jupyter_mlops.registry.api import load_reference
 
-    with pytest.raises(NotFound, match="bare:1 has no reference sample"):
+    with pytest.raises(NotFound, match=r"bare:1 has no reference sample: mlops.set_reference\('bare:1'"):
         load_reference("bare")
+    version = mlops.set_reference("bare:1", pd.DataFrame({"a": np.linspace(0, 3, 50)}))
+    assert version.meta["reference"]["rows"] == 50
+    reference = load_reference("bare")
+    assert list(reference.columns) == ["a", "prediction"] and reference.prediction.tolist()[-1] == 1
+    with pytest.raises(NotFound, match="no version 4"):
+        mlops.set_reference("bare:4", X)
     with pytest.raises(NotFound, match="no deployment named 'nowhere'"):
         mlops.drift("nowhere")
 

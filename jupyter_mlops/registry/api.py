@@ -340,6 +340,19 @@ def get_model_version(model_ref: str, as_of: float | None = None) -> ModelVersio
     return registry.version(ref.name, ref.version, ref.alias)
 
 
+def set_reference(model_ref: str, data: Any) -> ModelVersion:
+    """Keep ``data`` (rows like the training inputs) as the reference sample of an existing version,
+    with the model's predictions on it, replacing the one it had."""
+    version = get_model_version(model_ref)
+    model = load_model(version.ref)
+    sample, summary = build_reference(data, predictor(model, version.flavor), version.signature)
+    kept = tracking._current().artifacts.put_in(f"registry/{uuid.uuid4().hex}", "reference.json", sample)
+    meta = {**version.meta, "reference": {"uri": kept.uri, "sha256": kept.sha256, **summary}}
+    registry = _registry()
+    registry.update_meta(version.name, version.version, meta)
+    return registry.version(version.name, version.version)
+
+
 def load_reference(model_ref: str) -> Any:
     """The reference sample kept with a version (sha256 checked), with its ``prediction`` column."""
     from .reference import load
@@ -348,7 +361,7 @@ def load_reference(model_ref: str) -> Any:
     kept = version.meta.get("reference")
     if not kept:
         raise NotFound(
-            f"{version.ref} has no reference sample: register it with reference= (its training inputs)"
+            f"{version.ref} has no reference sample: mlops.set_reference({version.ref!r}, training_inputs)"
         )
     data = _read(kept["uri"], f"the reference of {version.ref}")
     if hashlib.sha256(data).hexdigest() != kept["sha256"]:

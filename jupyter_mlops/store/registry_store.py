@@ -112,6 +112,21 @@ class RegistryStore:
 
         return self.db.read(fetch)
 
+    def update_meta(self, name: str, version: int, meta: Mapping[str, Any]) -> None:
+        """Replace the ``meta`` of one version (what it was registered with stays as it was)."""
+
+        def write(conn: Connection) -> None:
+            model_id = _model_id(conn, name)
+            done = conn.execute(
+                update(m.model_versions)
+                .where(m.model_versions.c.model_id == model_id, m.model_versions.c.version == version)
+                .values(meta=json.dumps(meta, default=str))
+            )
+            if done.rowcount == 0:
+                raise NotFound(f"model {name!r} has no version {version}")
+
+        self.db.write(write)
+
     def versions_of_run(self, run_id: str) -> list[tuple[str, int]]:
         """(model name, version) of every version registered from run ``run_id``."""
         query = (
