@@ -153,3 +153,25 @@ def test_service_metrics_live_accuracy_from_feedback_and_an_ab_report(mlops):
             mlops.ab_report("churn", "churn:1", "churn:9")
     finally:
         deployment.stop()
+
+
+def test_the_server_evaluates_its_alert_rules_on_its_own(mlops, monkeypatch):
+    monkeypatch.setenv("JUPYTER_MLOPS_ALERT_SECONDS", "0.5")  # read by the server process at start
+    train = customers(500, seed=1)
+    model = make_pipeline(
+        ColumnTransformer([("numbers", "passthrough", ["tenure", "spend"])]), LogisticRegression(max_iter=500)
+    ).fit(train, (train.tenure < 20).astype(int))
+    mlops.register_model(model, "churn", input_example=train.head())
+    deployment = mlops.deploy("churn")
+    try:
+        mlops.add_alert("churn", "p95_ms", 0.001, rule="any latency")
+        deployment.predict(customers(5, seed=2))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and mlops.alerts("churn").empty:
+            time.sleep(0.2)
+        fired = mlops.alerts("churn")
+        assert list(fired.rule) == ["any latency"] and fired.message[0].startswith("churn: p95_ms = ")
+        time.sleep(1.5)  # several more evaluations: the cooldown keeps it to one alert
+        assert len(mlops.alerts("churn")) == 1
+    finally:
+        deployment.stop()

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 BEAT_SECONDS = 1.0
 POLL_SECONDS = 0.2  # how soon new routes are noticed
+ALERT_SECONDS = 30.0  # how often the server evaluates its deployment's alert rules
+ALERTS_ENV = "JUPYTER_MLOPS_ALERT_SECONDS"
 
 
 def serve(name: str, token: str | None = None) -> int:
@@ -91,6 +93,8 @@ def _watch(app: ServingApp, store: DeployStore, name: str, stop: threading.Event
             return
     rejected = None
     next_beat = 0.0
+    every = float(os.environ.get(ALERTS_ENV, ALERT_SECONDS))
+    next_alerts = time.monotonic() + every
     while not stop.is_set():
         try:
             record = store.get(name)
@@ -106,10 +110,28 @@ def _watch(app: ServingApp, store: DeployStore, name: str, stop: threading.Event
             if time.monotonic() >= next_beat or record.active_generation != app.generation:
                 store.beat(record.id, app.generation)
                 next_beat = time.monotonic() + BEAT_SECONDS
+            if time.monotonic() >= next_alerts:
+                next_alerts = time.monotonic() + every
+                _check_alerts(store, record)
         except Exception as err:  # the database is away for a moment: keep serving, beat again later
             print(f"jupyter_mlops: heartbeat of {name!r} failed: {err}", file=sys.stderr)
             stop.wait(BEAT_SECONDS)
         stop.wait(POLL_SECONDS)
+
+
+def _check_alerts(store: DeployStore, record: Any) -> None:
+    """Evaluate the deployment's alert rules, if it has any (fired alerts go to the database and their
+    webhooks); a failure is printed, never stops serving."""
+    from ..store.alert_store import AlertStore
+
+    if not AlertStore(store.db).rules(record.id):
+        return
+    from ..monitoring.alerts import check_alerts
+
+    try:
+        check_alerts(record.name)
+    except Exception as err:
+        print(f"jupyter_mlops: alert rules of {record.name!r} not evaluated: {err}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
