@@ -5,8 +5,11 @@
         run.log_metric("acc", 0.91)
     mlops.runs(filter="metrics.acc > 0.9")
 
-Importing is cheap: SQLAlchemy and pandas load on first use.
+Importing is cheap: SQLAlchemy and pandas load on first use, and so do the registry, serving and
+monitoring.
 """
+
+import typing as _typing
 
 from ._version import __version__
 from .config import Settings
@@ -30,21 +33,6 @@ from .errors import (
     UnserialisableWarning,
     ValueTruncatedWarning,
 )
-from .monitoring.alerts import add_alert, alerts, check_alerts
-from .monitoring.api import ab_report, drift, service_metrics
-from .registry.api import (
-    alias_history,
-    get_model_version,
-    list_models,
-    load_model,
-    model_versions,
-    register_model,
-    remove_alias,
-    set_alias,
-    set_reference,
-    show,
-)
-from .serving.api import Deployment, deploy, deployments, get_deployment, predictions
 from .tracking.api import (
     active_run,
     connect,
@@ -151,3 +139,58 @@ def unload_ipython_extension(ipython: object) -> None:
     from .magics import unload_ipython_extension as unload
 
     unload(ipython)
+
+
+# The registry, serving and monitoring load on first use (PEP 562), so `import jupyter_mlops` and
+# `%load_ext` pay only for tracking.
+_LAZY = {
+    **dict.fromkeys(("add_alert", "alerts", "check_alerts"), ".monitoring.alerts"),
+    **dict.fromkeys(("ab_report", "drift", "service_metrics"), ".monitoring.api"),
+    **dict.fromkeys(
+        (
+            "alias_history",
+            "get_model_version",
+            "list_models",
+            "load_model",
+            "model_versions",
+            "register_model",
+            "remove_alias",
+            "set_alias",
+            "set_reference",
+            "show",
+        ),
+        ".registry.api",
+    ),
+    **dict.fromkeys(("Deployment", "deploy", "deployments", "get_deployment", "predictions"), ".serving.api"),
+}
+
+if _typing.TYPE_CHECKING:
+    from .monitoring.alerts import add_alert, alerts, check_alerts
+    from .monitoring.api import ab_report, drift, service_metrics
+    from .registry.api import (
+        alias_history,
+        get_model_version,
+        list_models,
+        load_model,
+        model_versions,
+        register_model,
+        remove_alias,
+        set_alias,
+        set_reference,
+        show,
+    )
+    from .serving.api import Deployment, deploy, deployments, get_deployment, predictions
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'jupyter_mlops' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
