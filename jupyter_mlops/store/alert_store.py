@@ -10,7 +10,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from ..errors import NotFound
 from . import models as m
 from .db import Database
-from .tracking_store import _upsert
+from .tracking_store import upsert
 
 
 class AlertStore:
@@ -19,7 +19,7 @@ class AlertStore:
 
     def save_rule(self, deployment_id: int, name: str, **values: Any) -> None:
         """Create rule ``name`` of a deployment, or replace the one of that name."""
-        stmt = _upsert(self.db, m.alert_rules, ["deployment_id", "name"], [*values, "created_time"])
+        stmt = upsert(self.db, m.alert_rules, ["deployment_id", "name"], [*values, "created_time"])
         row = {"deployment_id": deployment_id, "name": name, "created_time": time.time(), **values}
         self.db.write(lambda c: c.execute(stmt, row))
 

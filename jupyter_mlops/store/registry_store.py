@@ -18,7 +18,7 @@ from .. import entities as ent
 from ..errors import NotFound
 from . import models as m
 from .db import Database
-from .tracking_store import _upsert
+from .tracking_store import upsert
 
 
 class RegistryStore:
@@ -61,7 +61,7 @@ class RegistryStore:
 
     def _lock_model(self, conn: Connection, name: str, now: float) -> int:
         conn.execute(
-            _upsert(self.db, m.registered_models, ["name"], []),
+            upsert(self.db, m.registered_models, ["name"], []),
             {"name": name, "created_time": now, "updated_time": now},
         )
         query = select(m.registered_models.c.id).where(m.registered_models.c.name == name)

@@ -56,7 +56,7 @@ class TrackingStore:
         def get_or_create(conn: Connection) -> int:
             # DO NOTHING on conflict: two kernels creating one experiment at once both get its id.
             conn.execute(
-                _upsert(self.db, m.experiments, ["name"], []), {"name": name, "created_time": time.time()}
+                upsert(self.db, m.experiments, ["name"], []), {"name": name, "created_time": time.time()}
             )
             return int(
                 conn.execute(select(m.experiments.c.id).where(m.experiments.c.name == name)).scalar_one()
@@ -139,7 +139,7 @@ class TrackingStore:
         """Store an environment (content-addressed: a known id is left as it is)."""
         if environment_id in self._environments:
             return
-        stmt = _upsert(self.db, m.environments, ["id"], [])
+        stmt = upsert(self.db, m.environments, ["id"], [])
         self.db.write(
             lambda c: c.execute(stmt, {"id": environment_id, "content": content, "created_time": time.time()})
         )
@@ -192,7 +192,7 @@ class TrackingStore:
             }
             for sid, r in latest.items()
         ]
-        stmt = _upsert(self.db, m.latest_metrics, ["id"], ["step", "value", "time"], only_if_newer=True)
+        stmt = upsert(self.db, m.latest_metrics, ["id"], ["step", "value", "time"], only_if_newer=True)
 
         def write(conn: Connection) -> None:
             conn.execute(stmt, heads)  # first: points reference their series row
@@ -253,7 +253,7 @@ class TrackingStore:
         return found
 
     def add_artifact(self, run_id: str, path: str, uri: str, sha256: str, size: int, kind: str) -> None:
-        stmt = _upsert(
+        stmt = upsert(
             self.db, m.artifacts, ["run_id", "path"], ["uri", "sha256", "size", "kind", "created_time"]
         )
         self.db.write(
@@ -361,13 +361,13 @@ def _write_params(
     db: Database, conn: Connection, run_id: str, items: Sequence[tuple[str, str, float | None]]
 ) -> None:
     if items:
-        stmt = _upsert(db, m.params, ["run_id", "key"], ["value", "num"])
+        stmt = upsert(db, m.params, ["run_id", "key"], ["value", "num"])
         conn.execute(stmt, [{"run_id": run_id, "key": k, "value": v, "num": n} for k, v, n in items])
 
 
 def _write_tags(db: Database, conn: Connection, run_id: str, items: Sequence[tuple[str, str]]) -> None:
     if items:
-        stmt = _upsert(db, m.tags, ["run_id", "key"], ["value"])
+        stmt = upsert(db, m.tags, ["run_id", "key"], ["value"])
         conn.execute(stmt, [{"run_id": run_id, "key": k, "value": v} for k, v in items])
 
 
@@ -379,12 +379,12 @@ def _write_inputs(
             {"id": fid, "shape": shape, "schema": schema, "profile": profile, "created_time": now}
             for _, fid, shape, schema, profile in inputs
         ]
-        conn.execute(_upsert(db, m.datasets, ["id"], []), datasets)
+        conn.execute(upsert(db, m.datasets, ["id"], []), datasets)
         links = [{"run_id": run_id, "dataset_id": fid, "name": name} for name, fid, *_ in inputs]
-        conn.execute(_upsert(db, m.run_inputs, ["run_id", "dataset_id", "name"], []), links)
+        conn.execute(upsert(db, m.run_inputs, ["run_id", "dataset_id", "name"], []), links)
 
 
-def _upsert(
+def upsert(
     db: Database, table: Any, index: list[str], update_cols: list[str], only_if_newer: bool = False
 ) -> Any:
     """INSERT ... ON CONFLICT (index) DO UPDATE the given columns (DO NOTHING when there are none).
