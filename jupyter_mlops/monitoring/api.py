@@ -23,20 +23,33 @@ def drift(name: str, since: Any = None, method: str | None = None) -> pd.DataFra
     the test (chosen by type and reference size, as Evidently does), its statistic and threshold, the
     verdict, missing shares and unseen categories. ``attrs["dataset_drift"]`` maps each version to
     whether half of its columns drifted. ``method="psi"`` uses the population stability index."""
-    import pandas as pd
+    return drift_of(window_frames(name, _timestamp(since)), method)
 
+
+def window_frames(name: str, since: float | None) -> dict[str, tuple[Any, Any]]:
+    """{version: (its reference sample, the window's inputs and predictions)} for every version of
+    deployment ``name`` that answered since ``since``: read and parsed once, then tested or plotted."""
     from ..store.deploy_store import DeployStore, window
-    from .drift import COLUMNS, drift_table
 
     db = tracking._current().store.db
     record = DeployStore(db).get(name)
     by_model: dict[str, list[Any]] = defaultdict(list)
-    for model, inputs, outputs in window(db, record.id, _timestamp(since)):
+    for model, inputs, outputs in window(db, record.id, since):
         by_model[model].append((inputs, outputs))
+    return {
+        model: (registry.load_reference(model), current_frame(rows))
+        for model, rows in sorted(by_model.items())
+    }
+
+
+def drift_of(frames: dict[str, tuple[Any, Any]], method: str | None = None) -> pd.DataFrame:
+    """The drift table of ``window_frames``' output (see ``drift``)."""
+    import pandas as pd
+
+    from .drift import COLUMNS, drift_table
+
     tables, verdicts = [], {}
-    for model, rows in sorted(by_model.items()):
-        current = current_frame(rows)
-        reference = registry.load_reference(model)
+    for model, (reference, current) in frames.items():
         columns = [c for c in reference.columns if c in current.columns or c != "prediction"]
         table = drift_table(reference[columns], current.reindex(columns=columns), method)
         verdicts[model] = table.attrs["dataset_drift"]

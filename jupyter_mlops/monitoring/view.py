@@ -12,10 +12,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..registry import api as registry
 from ..tracking import api as tracking
 from .alerts import alerts, check_alerts, seconds
-from .api import current_frame, drift, service_metrics
+from .api import drift_of, service_metrics, window_frames
 
 
 class MonitorView:
@@ -27,6 +26,7 @@ class MonitorView:
         self.record = DeployStore(tracking._current().store.db).get(name)  # NotFound for a wrong name
         self.per_minute: Any = None
         self.drift: Any = None
+        self.frames: dict[str, tuple[Any, Any]] = {}
         self.service: Any = None
         self.alerts: Any = None
         self.fired: list[dict[str, Any]] = []
@@ -41,26 +41,19 @@ class MonitorView:
         since = time.time() - self.window_s
         self.per_minute = per_minute(timeline(db, self.record.id, since))
         self.service = service_metrics(self.name, since=since)
-        self.drift = drift(self.name, since=since)
+        self.frames = window_frames(self.name, since)
+        self.drift = drift_of(self.frames)
         self.fired = check_alerts(self.name)
         self.alerts = alerts(self.name)
         self.refreshed = time.time()
 
     def distributions(self, column: str) -> dict[str, Any]:
-        """{version: (reference values, current values)} of ``column`` in the window."""
-        from ..store.deploy_store import window
-
-        db = tracking._current().store.db
-        rows: dict[str, list[Any]] = {}
-        for model, inputs, outputs in window(db, self.record.id, time.time() - self.window_s):
-            rows.setdefault(model, []).append((inputs, outputs))
-        found = {}
-        for model, logged in rows.items():
-            current = current_frame(logged)
-            reference = registry.load_reference(model)
-            if column in reference.columns and column in current.columns:
-                found[model] = (reference[column].dropna().tolist(), current[column].dropna().tolist())
-        return found
+        """{version: (reference values, current values)} of ``column`` in the window last read."""
+        return {
+            model: (reference[column].dropna().tolist(), current[column].dropna().tolist())
+            for model, (reference, current) in self.frames.items()
+            if column in reference.columns and column in current.columns
+        }
 
     def __str__(self) -> str:
         if self.per_minute is None:

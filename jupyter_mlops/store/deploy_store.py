@@ -144,17 +144,20 @@ class DeployStore:
         return frame.drop(columns=["id", "deployment_id"])
 
 
+def _requests(deployment_id: int, since: float | None, *columns: Any) -> Any:
+    """SELECT ``columns`` of a deployment's non-shadow requests since ``since``, oldest first."""
+    t = m.predictions
+    query = select(*columns).where(t.c.deployment_id == deployment_id, t.c.shadow.is_(False))
+    if since is not None:
+        query = query.where(t.c.time >= since)
+    return query.order_by(t.c.time, t.c.id)
+
+
 def window(db: Database, deployment_id: int, since: float | None) -> list[Any]:
     """(model, inputs JSON, outputs JSON) of the answered, non-shadow requests since ``since``, oldest
     first: what drift is measured on."""
     t = m.predictions
-    query = (
-        select(t.c.model, t.c.inputs, t.c.outputs)
-        .where(t.c.deployment_id == deployment_id, t.c.status == 200, t.c.shadow.is_(False))
-        .order_by(t.c.time, t.c.id)
-    )
-    if since is not None:
-        query = query.where(t.c.time >= since)
+    query = _requests(deployment_id, since, t.c.model, t.c.inputs, t.c.outputs).where(t.c.status == 200)
     return list(db.read(lambda c: c.execute(query).all()))
 
 
@@ -164,12 +167,9 @@ def requests_and_feedback(db: Database, deployment_id: int, since: float | None)
     import pandas as pd
 
     t, f = m.predictions, m.feedback
-    query = select(t.c.model, t.c.request_id, t.c.latency_ms, t.c.status, t.c.outputs).where(
-        t.c.deployment_id == deployment_id, t.c.shadow.is_(False)
+    answers = _requests(
+        deployment_id, since, t.c.model, t.c.request_id, t.c.latency_ms, t.c.status, t.c.outputs
     )
-    if since is not None:
-        query = query.where(t.c.time >= since)
-    answers = query.order_by(t.c.time, t.c.id)
     labels = select(f.c.request_id, f.c.value).where(f.c.deployment_id == deployment_id).order_by(f.c.id)
 
     def fetch(conn: Connection) -> tuple[Any, Any]:
@@ -187,12 +187,8 @@ def timeline(db: Database, deployment_id: int, since: float | None) -> Any:
     import pandas as pd
 
     t = m.predictions
-    query = select(t.c.time, t.c.model, t.c.latency_ms, t.c.status).where(
-        t.c.deployment_id == deployment_id, t.c.shadow.is_(False)
-    )
-    if since is not None:
-        query = query.where(t.c.time >= since)
-    rows = db.read(lambda c: c.execute(query.order_by(t.c.time)).all())
+    query = _requests(deployment_id, since, t.c.time, t.c.model, t.c.latency_ms, t.c.status)
+    rows = db.read(lambda c: c.execute(query).all())
     return pd.DataFrame(rows, columns=["time", "model", "latency_ms", "status"])
 
 
