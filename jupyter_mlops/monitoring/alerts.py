@@ -124,8 +124,14 @@ def check_alerts(name: str, now: float | None = None) -> list[dict[str, Any]]:
     deployment = DeployStore(db).get(name)
     store = AlertStore(db)
     fired = []
+    measured: dict[
+        tuple[str, float], float | None
+    ] = {}  # rules on the same metric and window share a reading
     for rule in store.rules(deployment.id):
-        value = measure(name, rule.metric, now - rule.window_s)
+        key = (rule.metric, rule.window_s)
+        if key not in measured:
+            measured[key] = measure(name, rule.metric, now - rule.window_s)
+        value = measured[key]
         if value is None or math.isnan(value) or not _OPS[rule.op](value, rule.threshold):
             continue
         last = store.last_fired(rule.id)
