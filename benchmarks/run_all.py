@@ -27,6 +27,7 @@ SCRIPTS = [
     "bench_registry.py",
     "bench_serving.py",
     "bench_drift.py",
+    "bench_sweeps.py",
 ]
 
 

@@ -51,6 +51,7 @@ from .tracking.api import (
     start_run,
     tracking_settings,
 )
+from .tracking.resume import checkpoint, resumable
 from .tracking.run import ActiveRun
 from .widgets import compare, models, monitor
 
@@ -89,6 +90,7 @@ __all__ = [
     "alerts",
     "alias_history",
     "check_alerts",
+    "checkpoint",
     "compare",
     "connect",
     "deploy",
@@ -115,6 +117,7 @@ __all__ = [
     "register_model",
     "remove_alias",
     "reproduce",
+    "resumable",
     "runs",
     "service_metrics",
     "set_alias",

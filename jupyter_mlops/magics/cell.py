@@ -21,13 +21,16 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from ..errors import InvalidValue
+from ..errors import InvalidValue, MlopsError
 from ..masking import is_secret_key, mask_text
-from ..tracking import api
+from ..tracking import api, resume
 from ..tracking.capture.code import parse_pairs, rewrite
 from ..tracking.capture.environment import EnvironmentWatch
+from ..tracking.space import Space, parse_space
+from ..tracking.sweep import Sweep, SweepOptions, describe_trial
 from ..tracking.tracked import TrackedCode, TrackOptions, notify
 
+HOOKS_ATTRIBUTE = "_jupyter_mlops_hooks"  # the attribute of the shell holding its hooks
 _HEADER = re.compile(r"\A\s*%%experiment(?=\s|\Z)(?P<args>[^\n]*)(?:\n|\Z)")
 _FIGURE_MIMES = ("image/png", "image/svg+xml", "application/vnd.plotly.v1+json")
 
@@ -41,6 +44,7 @@ class Plan:
     code: str
     overrides: dict[str, Any]
     tags: dict[str, Any]
+    space: Space | None = None  # a sweep's search space (--grid/--random)
 
 
 @functools.lru_cache(maxsize=64)
@@ -69,7 +73,30 @@ def plan(raw_cell: str, parse: Callable[[str], Any]) -> Plan | None:
                 f"-p needs the cell to be plain Python so it can rewrite the assignment: line "
                 f"{(err.lineno or 1) + 1}: {err.msg}"
             ) from None
-    return Plan(_masked_header(match[0].rstrip("\n")), args, body, overrides, tags)
+    return Plan(_masked_header(match[0].rstrip("\n")), args, body, overrides, tags, _space(args))
+
+
+_SWEEP_ONLY = ("trials", "seed", "objective", "minimize")
+
+
+def _space(args: Any) -> Space | None:
+    """The sweep's search space, or None when the cell is not a sweep; UsageError on bad arguments."""
+    if not (args.grid or args.random):
+        stray = [f"--{k}" for k in _SWEEP_ONLY if getattr(args, k) is not None]
+        stray += ["--jobs"] if args.jobs != 1 else []
+        if stray:
+            raise UsageError(f"{stray[0]} belongs to a sweep: add --grid KEY=[...] or --random KEY=DIST")
+        return None
+    if args.resume is not None:
+        raise UsageError("--resume continues one run; it cannot be combined with --grid or --random")
+    if args.objective and args.minimize:
+        raise UsageError(
+            "give --objective METRIC (highest wins) or --minimize METRIC (lowest wins), not both"
+        )
+    try:
+        return parse_space(args.grid, args.random)
+    except InvalidValue as err:
+        raise UsageError(str(err)) from None
 
 
 _ARG_PAIR = re.compile(r"(?P<key>[A-Za-z_][\w.-]{0,100})=(?P<value>'[^']*'|\"[^\"]*\"|\S+)")
@@ -94,6 +121,8 @@ class ExperimentHooks:
         self._in_cell = False
         self._tracking_cell = False
         self._restore: list[Callable[[], None]] = []
+        self._sweep: Sweep | None = None  # the sweep the transformed cell runs
+        self._resume: str | None = None  # the run the cell continues (--resume)
 
     # -- installation ------------------------------------------------------------------------------
     def install(self) -> None:
@@ -120,6 +149,16 @@ class ExperimentHooks:
         found = plan("".join(lines), self.parse)
         if found is None:
             return lines
+        self._sweep, self._resume = None, None
+        try:
+            if found.space is not None:
+                self._sweep = self._new_sweep(found)
+                return [f"get_ipython().{HOOKS_ATTRIBUTE}.run_sweep()\n"]
+            if found.args.resume is not None:
+                ref = found.args.resume or resume.last_unfinished(self._options(found).experiment)
+                self._resume = resume.prepare(ref, found.code)
+        except MlopsError as err:  # shown as a usage error: the cell does not run, nothing is stored
+            raise UsageError(str(err)) from None
         body = found.code.splitlines(keepends=True)
         if body and body[0].startswith("%%"):  # another cell magic must stay first to be recognised
             return body
@@ -142,10 +181,12 @@ class ExperimentHooks:
             found = plan(raw, self.parse)
         except UsageError:
             return  # the transformer shows it; the cell does not run
-        if found is None:
-            return
+        if found is None or found.space is not None:
+            return  # a sweep tracks its own runs
+        if found.args.resume is not None and self._resume is None:
+            return  # the transformer refused to resume: the cell does not run
         try:
-            tracked = self._tracked(found)
+            tracked = self._tracked(found, self._resume)
         except Exception as err:  # never stop the user's cell
             notify(f"not tracking this cell: {err}")
             return
@@ -186,27 +227,82 @@ class ExperimentHooks:
             notify(f"could not finish run: {err}")
         self.figures = []
 
-    def _tracked(self, found: Plan) -> TrackedCode:
+    def _options(self, found: Plan, resume_run: str | None = None) -> TrackOptions:
         args, magics = found.args, self.magics
-        python = self.shell.transform_cell(found.code) if "%" in found.code or "!" in found.code else None
-        options = TrackOptions(
+        return TrackOptions(
             experiment=args.experiment or magics.default_experiment(),
             name=args.name,
             tags=found.tags,
             models=magics.capture_models and not args.no_models,
             data=magics.capture_data and not args.no_data,
             quiet=magics.quiet or args.quiet,
+            resume=resume_run,
         )
+
+    def _python(self, code: str) -> str:
+        """The cell as Python: IPython syntax (``%time``, ``!ls``) turned into calls."""
+        return self.shell.transform_cell(code) if "%" in code or "!" in code else code
+
+    def _tracked(self, found: Plan, resume_run: str | None = None) -> TrackedCode:
         return TrackedCode(
             found.code,
-            options,
+            self._options(found, resume_run),
             namespace=self.shell.user_ns,
             history=self._history(),
-            python=python,
+            python=self._python(found.code),
             notebook=notebook_path(self.shell.user_ns),
             magic=found.header,
             environment=self.environment,
         )
+
+    # -- sweeps ------------------------------------------------------------------------------------
+    def _new_sweep(self, found: Plan) -> Sweep:
+        args = found.args
+        options = SweepOptions(
+            trials=args.trials,
+            seed=args.seed,
+            objective=args.objective or args.minimize,
+            minimize=bool(args.minimize),
+            jobs=args.jobs,
+            backend=args.backend,
+        )
+        return Sweep(
+            found.code,
+            found.space,  # type: ignore[arg-type]  # a sweep's plan has a space
+            options,
+            self._options(found),
+            namespace=self.shell.user_ns,
+            history=self._history(),
+            to_python=self._python,
+            notebook=notebook_path(self.shell.user_ns),
+            magic=found.header,
+            environment=self.environment,
+        )
+
+    def run_sweep(self) -> Any:
+        """What a sweep cell runs: every trial, drawn live, then the summary as the cell's result."""
+        sweep, self._sweep = self._sweep, None
+        if sweep is None:
+            raise UsageError("run a sweep by running its %%experiment --grid/--random cell")
+        total = len(sweep.configurations)
+        view = _sweep_view(sweep) if self.magics.live and not sweep.track.quiet else None
+
+        def on_trial(trial: Any) -> None:
+            if view is not None:
+                view.add(trial)
+            elif not sweep.track.quiet:
+                print(describe_trial(trial, total))
+
+        self._tracking_cell = True  # the trials' runs get no live chart each
+        try:
+            result = sweep.run(on_trial)
+        except MlopsError as err:
+            raise UsageError(str(err)) from None
+        finally:
+            self._tracking_cell = False
+        if view is not None:
+            view.finish(result)
+        return result
 
     def _history(self) -> list[tuple[int, str, str]]:
         """Executed cells in execution order: (count, Python source, source the user wrote)."""
@@ -277,6 +373,23 @@ def _restore(owner: Any, attr: str, previous: Any) -> None:
         owner.__dict__.pop(attr, None)
     else:
         setattr(owner, attr, previous)
+
+
+def _sweep_view(sweep: Sweep) -> Any:
+    """The live parallel-coordinates view of a sweep when widgets can show one, else None."""
+    from ..widgets import available
+
+    if not available():
+        return None
+    try:
+        from ..widgets.sweep_view import SweepView
+
+        view = SweepView(sweep.space.keys, len(sweep.configurations), sweep.options.objective)
+        view.show()
+        return view
+    except Exception as err:  # widgets broken in this environment: sweep with printed lines
+        notify(f"no live sweep view: {err}")
+        return None
 
 
 def _live_chart(run: Any) -> Any:

@@ -8,16 +8,14 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Unicode
 
 from ..config import resolve_settings, tool_section
 from ..errors import MlopsError
 from ..masking import mask_url
-from .cell import ExperimentHooks
+from .cell import HOOKS_ATTRIBUTE, ExperimentHooks
 from .commands import COMMANDS, usage
-
-_STATE = "_jupyter_mlops_hooks"
 
 
 @magics_class
@@ -54,6 +52,17 @@ class MLOpsMagics(Magics):
     @argument("-n", "--name", help="Run name (default: run-<id>).")
     @argument("-p", "--param", action="append", metavar="KEY=VALUE", help="Override a parameter.")
     @argument("--tag", action="append", metavar="KEY=VALUE", help="Set a tag on the run.")
+    @argument("--grid", action="append", metavar="KEY=[V1,V2,...]", help="Sweep: try each value (crossed).")
+    @argument("--random", action="append", metavar="KEY=DIST", help="Sweep: draw from uniform(a,b), ...")
+    @argument("--trials", type=int, help="Sweep: --random draws per grid point (default 10).")
+    @argument("--seed", type=int, help="Sweep: seed of the random draws (default: a fresh one, recorded).")
+    @argument("--jobs", type=int, default=1, help="Sweep: trials in parallel processes (-1: all cores).")
+    @argument("--backend", default="loky", help="Sweep with --jobs: loky (here), dask or ray (your cluster).")
+    @argument("--objective", metavar="METRIC", help="Sweep: the best trial has the highest METRIC.")
+    @argument("--minimize", metavar="METRIC", help="Sweep: the best trial has the lowest METRIC.")
+    @argument(
+        "--resume", nargs="?", const="", metavar="RUN", help="Continue a failed run (default: the last)."
+    )
     @argument("--no-models", action="store_true", help="Do not save fitted models.")
     @argument("--no-data", action="store_true", help="Do not fingerprint input data.")
     @argument("--no-live", action="store_true", help="No live chart of step metrics.")
@@ -87,23 +96,49 @@ class MLOpsMagics(Magics):
 
 def parse_experiment_args(line: str) -> Any:
     """The ``%%experiment`` arguments as a namespace; UsageError when they do not parse."""
-    return parse_argstring(MLOpsMagics.experiment_cell, line)
+    return MLOpsMagics.experiment_cell.parser.parse_args(split_arguments(line))
+
+
+def split_arguments(line: str) -> list[str]:
+    """Split on spaces outside quotes and brackets, so ``--grid C=[0.1, 1]`` and
+    ``--random k=choice(['a', 'b'])`` are one argument each; quotes around a whole argument go."""
+    tokens: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
+    for char in line:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+        elif char.isspace() and depth == 0:
+            if current:
+                tokens.append("".join(current))
+                current = []
+            continue
+        current.append(char)
+    if current:
+        tokens.append("".join(current))
+    return [t[1:-1] if len(t) > 1 and t[0] == t[-1] and t[0] in "'\"" else t for t in tokens]
 
 
 def load(shell: Any) -> None:
-    if getattr(shell, _STATE, None) is not None:
+    if getattr(shell, HOOKS_ATTRIBUTE, None) is not None:
         return
     magics = MLOpsMagics(shell=shell)
     shell.register_magics(magics)
     hooks = ExperimentHooks(shell, magics, parse_experiment_args)
     hooks.install()
-    setattr(shell, _STATE, hooks)
+    setattr(shell, HOOKS_ATTRIBUTE, hooks)
     settings = resolve_settings()
     print(f"jupyter_mlops: tracking to {mask_url(settings.url)} (artifacts in {settings.artifacts})")
 
 
 def unload(shell: Any) -> None:
-    hooks = getattr(shell, _STATE, None)
+    hooks = getattr(shell, HOOKS_ATTRIBUTE, None)
     if hooks is not None:
         hooks.uninstall()
-        setattr(shell, _STATE, None)
+        setattr(shell, HOOKS_ATTRIBUTE, None)

@@ -119,6 +119,21 @@ class ArtifactStore:
         with self.fs.open(f"{self._remote_root.rstrip('/')}/{rel}", "rb") as handle:
             return handle.read()
 
+    def delete_uri(self, uri: str) -> None:
+        """Delete a file this store handed out the ``uri`` of (refused outside the root; gone is fine)."""
+        if self.local:
+            path = Path(uri).resolve()
+            if not path.is_relative_to(self._local_root.resolve()):
+                raise ArtifactPathError(f"{uri!r} is outside the artifact root {self.root}")
+            path.unlink(missing_ok=True)
+            return
+        prefix = self.root.rstrip("/") + "/"
+        if not uri.startswith(prefix):
+            raise ArtifactPathError(f"{uri!r} is outside the artifact root {self.root}")
+        remote = f"{self._remote_root.rstrip('/')}/{safe_name(uri[len(prefix) :])}"
+        if self.fs.exists(remote):
+            self.fs.rm_file(remote)
+
     def _put_file(self, rel: str, path: Path) -> StoredFile:
         digest, size = file_sha256(path)
         if self.local:

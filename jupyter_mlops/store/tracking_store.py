@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from .. import entities as ent
 from ..entities import series_id
@@ -134,6 +134,44 @@ class TrackingStore:
                 .values(status=status, end_time=now, heartbeat=now, error=error)
             )
         )
+
+    def reopen_run(self, run_id: str) -> None:
+        """Mark an ended or crashed run running again (``--resume``), its heartbeat fresh."""
+        now = time.time()
+        self.db.write(
+            lambda c: c.execute(
+                update(m.runs)
+                .where(m.runs.c.id == run_id)
+                .values(status=ent.RUNNING, end_time=None, heartbeat=now, error=None)
+            )
+        )
+
+    def rewind_metrics(self, run_id: str, keep: Mapping[str, int]) -> None:
+        """Drop the run's metric points after step ``keep[key]`` (all points of keys not in ``keep``),
+        and point each series' latest value at what is left: a resumed run continues from its checkpoint."""
+        heads, points = m.latest_metrics, m.metrics
+
+        def rewind(conn: Connection) -> None:
+            for sid, key in conn.execute(
+                select(heads.c.id, heads.c.key).where(heads.c.run_id == run_id)
+            ).all():
+                last = keep.get(key)
+                gone = points.c.series_id == sid
+                conn.execute(delete(points).where(gone if last is None else gone & (points.c.step > last)))
+                top = conn.execute(
+                    select(points.c.step, points.c.value, points.c.time)
+                    .where(points.c.series_id == sid)
+                    .order_by(points.c.step.desc(), points.c.id.desc())
+                    .limit(1)
+                ).first()
+                if top is None:
+                    conn.execute(delete(heads).where(heads.c.id == sid))
+                else:
+                    conn.execute(
+                        update(heads).where(heads.c.id == sid).values(step=top[0], value=top[1], time=top[2])
+                    )
+
+        self.db.write(rewind)
 
     def save_environment(self, environment_id: str, content: str) -> None:
         """Store an environment (content-addressed: a known id is left as it is)."""
@@ -270,6 +308,14 @@ class TrackingStore:
                 },
             )
         )
+
+    def remove_artifacts(self, run_id: str, paths: Sequence[str]) -> None:
+        """Forget these artifact records of the run (the caller deletes the files)."""
+        if paths:
+            t = m.artifacts
+            self.db.write(
+                lambda c: c.execute(delete(t).where(t.c.run_id == run_id, t.c.path.in_(list(paths))))
+            )
 
     # -- reading runs ------------------------------------------------------------------------------
     def resolve_run_id(self, ref: str) -> str:

@@ -164,9 +164,13 @@ def _begin(
         tags=tag_items,
         **record,
     )
-    run = ActiveRun(
-        run_id, run_name, experiment, tracking.store, tracking.writer, tracking.artifacts, _forget
-    )
+    return _attach(run_id, run_name, experiment)
+
+
+def _attach(run_id: str, name: str, experiment: str) -> ActiveRun:
+    """Make an existing run (reopened for ``--resume``) the active run of this process."""
+    tracking = _current()
+    run = ActiveRun(run_id, name, experiment, tracking.store, tracking.writer, tracking.artifacts, _forget)
     _active.append(run)
     for listener in list(_on_start):
         with contextlib.suppress(Exception):

@@ -119,6 +119,12 @@ class ActiveRun:
         self._series[key] = series = [sid, -1]  # [series id, highest step so far]
         return series
 
+    def _continue_series(self, last_steps: Mapping[str, int]) -> None:
+        """Go on numbering each metric's steps after ``last_steps[key]`` (a resumed run)."""
+        for key, step in last_steps.items():
+            self._series.get(key) or self._new_series(key)
+            self._series[key][1] = step
+
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Append one point of each metric, all at ``step``."""
         for key, value in _mapping(metrics, "metrics").items():

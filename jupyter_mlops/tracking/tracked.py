@@ -47,6 +47,10 @@ class TrackOptions:
     models: bool = True
     data: bool = True
     quiet: bool = False
+    parent: str | None = None  # a sweep's trials are child runs of the sweep's run
+    params: Mapping[str, Any] | None = None  # recorded instead of the code's literals (a sweep's run)
+    values: bool = True  # record the final metrics and models the code leaves behind
+    resume: str | None = None  # continue this run (``--resume``) instead of creating one
 
 
 @dataclass
@@ -104,6 +108,7 @@ class TrackedCode:
         notebook: str | None = None,
         magic: str | None = None,
         environment: EnvironmentWatch | None = None,
+        inputs: list[tuple[str, str, str, str, str]] | None = None,
     ) -> None:
         self.code = code
         self.python = code if python is None else python  # what is analysed: IPython syntax turned to Python
@@ -117,6 +122,7 @@ class TrackedCode:
         self.facts: CodeFacts | None = None
         self._output = OutputCapture()
         self._input_count = 0
+        self._inputs = inputs  # fingerprints taken once for all trials of a sweep
 
     # -- before the code runs ----------------------------------------------------------------------
     def start(self) -> ActiveRun | None:
@@ -135,7 +141,11 @@ class TrackedCode:
         except (SyntaxError, ValueError, RecursionError):
             self.facts = None  # the run is recorded, and fails with the user's own SyntaxError
         reads = sorted(self.facts.reads) if self.facts else []
-        inputs = self._fingerprints(reads) if self.options.data else []
+        if self.options.resume:
+            from .resume import reopen
+
+            return reopen(self.options.resume, self.code)
+        inputs = self.input_fingerprints() if self.options.data else []
         self._input_count = len(inputs)
         context = {
             "magic": self.magic,
@@ -147,12 +157,13 @@ class TrackedCode:
             "assigned": list(self.facts.assigned) if self.facts else [],
         }
         environment_id = self._environment()
+        params = self.options.params
         return api._begin(
             self.options.experiment,
             self.options.name,
-            self.facts.params if self.facts else None,
+            params if params is not None else self.facts.params if self.facts else None,
             self.options.tags,
-            None,
+            self.options.parent,
             source=mask_text(self.code),
             source_hash=hashlib.sha256(self.code.encode()).hexdigest(),
             notebook=self.notebook,
@@ -161,7 +172,14 @@ class TrackedCode:
             inputs=inputs,
         )
 
-    def _fingerprints(self, names: Sequence[str]) -> list[tuple[str, str, str, str, str]]:
+    def input_fingerprints(self) -> list[tuple[str, str, str, str, str]]:
+        """Fingerprints of the data the code reads: (name, id, shape, schema, profile) as JSON."""
+        if self._inputs is not None:
+            return self._inputs
+        try:
+            names = sorted(analyse(self.python).reads)
+        except (SyntaxError, ValueError, RecursionError):
+            return []
         found = []
         for name in names:
             value = self.namespace.get(name)
@@ -199,7 +217,7 @@ class TrackedCode:
             summary.params = len(facts.params)
         summary.inputs = self._input_count
         steps: list[tuple[str, Callable[[], None]]] = []
-        if error is None and facts is not None:
+        if error is None and facts is not None and self.options.values:
             steps.append(("final metrics", lambda: self._final_metrics(run, facts, summary)))
             if self.options.models:
                 steps.append(("models", lambda: self._models(run, facts, summary)))
