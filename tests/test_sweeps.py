@@ -345,13 +345,19 @@ def test_a_sweep_in_a_real_kernel_shows_the_live_view_and_the_table(tmp_path, mo
     ).execute()
     outputs = notebook.cells[1].outputs
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-    assert len(views) == 1  # the live view, updated in place (no line printed per trial)
+    assert len(views) == 1  # the live view, updated in place
+    streams = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "trial 1/3" not in streams and "no live sweep view" not in streams, streams
     result = next(o for o in outputs if o.output_type == "execute_result")
     html = result["data"]["text/html"]
     assert "3 of 3 trials finished; best s=6 with a=3" in html and html.count("<tr") == 4
     mlops.connect()
     try:
-        assert len(mlops.runs("live")) == 4
+        frame = mlops.runs("live")
+        assert len(frame) == 4
+        child = frame[frame.run_name.str.endswith("-2")].run_id.item()
+        again = mlops.reproduce(child)  # one trial alone, from its own code, in a fresh kernel
+        assert again.matches and again.metrics == {"s": (4.0, 4.0)}
     finally:
         from jupyter_mlops.tracking import api
 

@@ -19,7 +19,8 @@ MAX_METRIC_AXES = 6
 
 class SweepView(w.VBox):
     def __init__(self, keys: Sequence[str], total: int, objective: str | None) -> None:
-        self.keys, self.total, self.objective = list(keys), total, objective
+        # plain attributes, not traits: ``keys`` would shadow the widget's own trait of that name
+        self._axes, self._total, self._objective = list(keys), total, objective
         self.trials: list[Any] = []
         self.status = w.HTML(f"<b>sweep</b>: 0 of {total} trials done")
         self.figure = go.FigureWidget(layout={"height": 340, "margin": {"l": 60, "r": 60, "t": 40, "b": 20}})
@@ -34,8 +35,8 @@ class SweepView(w.VBox):
         self.trials.append(trial)
         failed = sum(t.status != FINISHED for t in self.trials)
         tail = f", {failed} failed" if failed else ""
-        self.status.value = f"<b>sweep</b>: {len(self.trials)} of {self.total} trials done{tail}"
-        dims, color = dimensions(self.trials, self.keys, self.objective)
+        self.status.value = f"<b>sweep</b>: {len(self.trials)} of {self._total} trials done{tail}"
+        dims, color = dimensions(self.trials, self._axes, self._objective)
         if not dims:
             return
         line = {"color": color, "colorscale": "Viridis", "showscale": True} if color is not None else {}
