@@ -83,6 +83,7 @@ class Sweep:
         self.seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
         trials = options.trials or DEFAULT_TRIALS
         self.configurations = space.configurations(trials, self.seed)
+        self._parent_name: str | None = None  # children are named after it: PARENT-1, PARENT-2, ...
 
     def _check(self) -> None:
         """Refuse, before any run is created, what cannot work."""
@@ -167,8 +168,11 @@ class Sweep:
         )
 
     def _child_options(self, parent_id: str | None, number: int) -> TrackOptions:
-        base = self.track.name or (api.get_run(parent_id).name if parent_id else "sweep")
-        return dataclasses.replace(self.track, name=f"{base}-{number}", parent=parent_id, quiet=True)
+        if self._parent_name is None:
+            self._parent_name = self.track.name or (api.get_run(parent_id).name if parent_id else "sweep")
+        return dataclasses.replace(
+            self.track, name=f"{self._parent_name}-{number}", parent=parent_id, quiet=True
+        )
 
     def _trials(self, parent_id: str | None) -> Any:
         if self.options.jobs == 1 and self.options.backend == "loky":
