@@ -130,6 +130,16 @@ __all__ = [
 ]
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The Jupyter server extension (the sidebar's REST API), found by ``jupyter server``."""
+    return [{"module": "jupyter_mlops.server_ext"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab extension (the sidebar) shipped in the package."""
+    return [{"src": "labextension", "dest": "jupyter-mlops"}]
+
+
 def load_ipython_extension(ipython: object) -> None:
     """``%load_ext jupyter_mlops``: register ``%%experiment`` and ``%mlops`` (IPython loads lazily)."""
     from .magics import load_ipython_extension as load

@@ -178,25 +178,26 @@ def shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     InteractiveShell.clear_instance()
 
 
-def _server_pids() -> set[int]:
-    """Model server processes on this machine (``python -m jupyter_mlops.serving.server``)."""
+def _server_pids(marker: bytes) -> set[int]:
+    """Model server processes (``python -m jupyter_mlops.serving.server``) whose environment holds
+    ``marker``: this test session's base folder, so a session never stops another one's servers."""
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 cmdline = (entry / "cmdline").read_bytes()
+                if b"jupyter_mlops.serving.server" in cmdline and marker in (entry / "environ").read_bytes():
+                    found.add(int(entry.name))
             except OSError:
                 continue
-            if b"jupyter_mlops.serving.server" in cmdline:
-                found.add(int(entry.name))
     return found
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _no_model_servers_left_behind() -> Iterator[None]:
+def _no_model_servers_left_behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """A test that failed half-way may leave a deployment's server running: stop those at the end."""
-    before = _server_pids()
+    marker = str(tmp_path_factory.getbasetemp()).encode()
     yield
-    for pid in _server_pids() - before:
+    for pid in _server_pids(marker):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)

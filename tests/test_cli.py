@@ -133,3 +133,64 @@ def test_run_bad_input_exits_2_with_the_reason(sqlite_url, tmp_path):
     (tmp_path / "broken.py").write_text("x = (\n")
     broken = cli("run", str(tmp_path / "broken.py"), "-p", "x=1", url=sqlite_url)
     assert broken.returncode == 2 and "does not parse" in broken.stderr
+
+
+def test_ui_opens_jupyterlab_on_loopback_with_the_sidebar(tmp_path):
+    """`jupyter mlops ui` starts JupyterLab on 127.0.0.1; its start page opens the MLOps sidebar, and the
+    sidebar's REST API answers there (with the token only)."""
+    import secrets
+    import signal
+    import time
+    import urllib.error
+    import urllib.request
+
+    from conftest import free_port
+
+    port, token = free_port(), secrets.token_hex(16)
+    env = {**os.environ, "JUPYTER_MLOPS_URL": f"sqlite:///{tmp_path / 'mlops.db'}"}
+    args = [
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.token={token}",
+        "--allow-root",
+        f"--ServerApp.root_dir={tmp_path}",
+    ]
+    log = (tmp_path / "ui.log").open("w")
+    process = subprocess.Popen(
+        [EXE, "ui", "--no-browser", "--port", str(port), "--", *args],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status = urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/jupyter-mlops/api/status?token={token}"
+                )
+                break
+            except OSError:
+                assert time.monotonic() < deadline, (tmp_path / "ui.log").read_text()
+                time.sleep(0.3)
+        assert b'"running": 0' in status.read()
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            opener.open(f"http://127.0.0.1:{port}/?token={token}")
+            raise AssertionError("the start page should redirect")
+        except urllib.error.HTTPError as err:
+            assert err.code == 302 and err.headers["Location"].startswith("/lab/workspaces/mlops")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/jupyter-mlops/api/status")
+            raise AssertionError("the API needs the token")
+        except urllib.error.HTTPError as err:
+            assert err.code == 403
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()

@@ -6,6 +6,7 @@ jupyter mlops run train.py -p lr=0.1 -e churn -- --script-arg
 jupyter mlops models
 jupyter mlops check churn@champion --require "accuracy>=0.9"     # exit 0 pass, 1 fail, 2 error
 jupyter mlops serve churn@champion --port 8080
+jupyter mlops ui --port 8888                                      # JupyterLab with the MLOps sidebar open
 """
 
 from __future__ import annotations
@@ -60,9 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("model_ref", help="churn, churn:3 or churn@champion")
     check.add_argument("--require", required=True, help='e.g. "accuracy>=0.9, loss<0.3"')
 
+    ui = commands.add_parser("ui", help="open JupyterLab (on 127.0.0.1) with the MLOps sidebar shown")
+    ui.add_argument("--port", type=int, help="default: 8888, or the next free one")
+    ui.add_argument("--no-browser", action="store_true", help="print the URL instead of opening a browser")
+    ui.epilog = "Arguments after -- go to JupyterLab: jupyter mlops ui -- --ServerApp.root_dir=~/work"
+
     argv = sys.argv[1:] if argv is None else list(argv)
     script_args: list[str] = []
-    if "--" in argv:  # everything after -- belongs to the script, not to us
+    if "--" in argv:  # everything after -- belongs to the script (or JupyterLab), not to us
         cut = argv.index("--")
         argv, script_args = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
@@ -84,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
                 args.quiet,
                 script_args,
             )
+        if args.command == "ui":
+            from .ui import ui_command
+
+            return ui_command(args.port, args.no_browser, script_args)
         if args.command == "serve":
             from ..serving.api import serve_foreground
 
