@@ -13,7 +13,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -22,14 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ports import free_port
 
 BACKENDS = ["sqlite", "postgresql"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _pg_bin() -> Path | None:

@@ -144,7 +144,7 @@ def test_ui_opens_jupyterlab_on_loopback_with_the_sidebar(tmp_path):
     import urllib.error
     import urllib.request
 
-    from conftest import free_port
+    from ports import free_port
 
     port, token = free_port(), secrets.token_hex(16)
     env = {**os.environ, "JUPYTER_MLOPS_URL": f"sqlite:///{tmp_path / 'mlops.db'}"}

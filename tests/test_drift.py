@@ -111,3 +111,60 @@ def test_column_kinds():
     assert column_kind(pd.Series([1, 2, 3, 1, 2])) == "categorical"
     assert column_kind(pd.Series([0, 1, 1, np.nan])) == "binary"
     assert column_kind(pd.Series(["x", "y", "z"])) == "categorical"
+
+
+TRAIN = """%%experiment refs -n forest
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+C = 1.0
+encode = make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["plan"]), remainder="passthrough")
+model = make_pipeline(encode, LogisticRegression(C=C)).fit(X_train, y_train)
+accuracy = model.score(X_train, y_train)
+"""
+
+
+def customers(n, seed, shift=0.0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "income": rng.normal(50 + shift, 12, n),
+            "tenure": rng.exponential(24, n),
+            "plan": rng.choice(["basic", "plus", "pro"], n, p=[0.6, 0.3, 0.1]),
+        }
+    )
+
+
+def test_a_version_registered_from_a_run_gets_a_reference_rebuilt_from_its_fingerprint(shell):
+    """No reference= and no eval_data: the reference comes from the fingerprint of the training data
+    the tracked cell read, and drift measured against it behaves like drift against the data itself."""
+    import jupyter_mlops as mlops
+    from jupyter_mlops.registry.api import load_reference
+
+    shell.user_ns["X_train"] = X = customers(8_000, 0)
+    shell.user_ns["y_train"] = (X.income > 50).astype(int)
+    shell.run_cell(TRAIN, store_history=True).raise_error()
+    run_id = mlops.runs("refs").run_id[0]
+    version = mlops.register_model(run_id, "churn-ref", var="model")
+    assert version.meta["reference"]["rebuilt_from"] == f"the fingerprint of X_train in run {run_id[:8]}"
+    reference = load_reference("churn-ref:1")
+    assert len(reference) == 1_000 and list(reference.columns) == ["income", "tenure", "plan", "prediction"]
+    for column in ("income", "tenure"):  # the distribution, not the rows, is rebuilt
+        for q in (0.1, 0.5, 0.9):
+            assert reference[column].quantile(q) == pytest.approx(
+                X[column].quantile(q), abs=0.05 * X[column].std()
+            )
+    shares = reference.plan.value_counts(normalize=True)
+    assert shares.to_dict() == pytest.approx(X.plan.value_counts(normalize=True).to_dict(), abs=0.01)
+    assert set(reference.prediction) <= {0, 1}
+
+    inputs = reference.drop(columns="prediction")
+    same = drift_table(inputs, customers(5_000, 1)[inputs.columns])
+    assert not same["drift"].astype(bool).any(), same
+    shifted = drift_table(inputs, customers(5_000, 2, shift=6.0)[inputs.columns])
+    assert shifted.set_index("column")["drift"].to_dict() == {"plan": False, "income": True, "tenure": False}
+    # given rows win over the fingerprint
+    explicit = mlops.register_model(run_id, "churn-ref", var="model", reference=X.head(300))
+    assert "rebuilt_from" not in explicit.meta["reference"] and explicit.meta["reference"]["rows"] == 300

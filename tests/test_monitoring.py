@@ -175,3 +175,43 @@ def test_the_server_evaluates_its_alert_rules_on_its_own(mlops, monkeypatch):
         assert len(mlops.alerts("churn")) == 1
     finally:
         deployment.stop()
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [[1.5, "007", True, None, 3], [-2e-3, "a, b", False, float("nan"), 4]],  # the CSV path
+        [[1.0, 'say "hi"', True, 1.0, 1], [2.0, "naïve", False, 2.0, 2]],  # escapes: the JSON path
+        [[1.0, "x]", True, 1.0, 1], [2.0, "{y", False, 2.0, 2]],  # brackets in text: the JSON path
+        [[[1, 2], "x", True, 1.0, 1], [[3], "y", False, 2.0, 2]],  # nested values: the JSON path
+    ],
+    ids=["flat", "escapes", "brackets", "nested"],
+)
+def test_logged_requests_read_back_as_they_were_logged(rows):
+    """The fast reader of logged requests gives what json.loads gives, types included."""
+    import json
+
+    import pandas as pd
+
+    from jupyter_mlops.monitoring.api import current_frame
+
+    columns = ["num", "text", "flag", "maybe", "count"]
+    logged = [
+        (json.dumps({"columns": columns, "data": [row]}), json.dumps([i * 0.5])) for i, row in enumerate(rows)
+    ]
+    logged.append((json.dumps({"columns": columns, "data": [rows[0]]})[:40] + "...[cut]", "[9.0]"))  # capped
+    frame = current_frame(logged)
+    expected = pd.DataFrame(rows, columns=columns).infer_objects()
+    assert len(frame) == 2 and list(frame.columns) == [*columns, "prediction"]
+
+    def plain(values):  # NaN and None alike, lists as they are
+        return [None if not isinstance(v, list) and pd.isna(v) else v for v in values]
+
+    for column in columns:
+        assert plain(frame[column].tolist()) == plain(expected[column].tolist()), column
+    assert frame["text"].tolist() == [r[1] for r in rows]  # "007" stays text
+    assert frame.prediction.tolist() == [0.0, 0.5]
+    from jupyter_mlops.monitoring.api import _flat_rows
+
+    fast = _flat_rows([json.dumps([row]) for row in rows], columns) is not None
+    assert fast == (rows[0][1] == "007")  # only the flat rows take the CSV reader

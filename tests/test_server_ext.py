@@ -23,7 +23,7 @@ from jupyter_mlops.tracking import api
 
 class Server:
     def __init__(self, folder: Path, env: dict[str, str]) -> None:
-        from conftest import free_port
+        from ports import free_port
 
         self.port = free_port()
         self.token = secrets.token_hex(16)

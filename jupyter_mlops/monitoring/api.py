@@ -93,8 +93,9 @@ def current_frame(rows: list[tuple[str | None, str | None]]) -> Any:
     """Logged inputs (and outputs, as ``prediction``) to one DataFrame.
 
     The log writes ``{"columns": [...], "data": [[...]]}``: requests with the same columns (compared as
-    text) have their data parts joined and parsed in one pass, which is what makes a window of 100,000
-    requests quick to read."""
+    text) are read in one pass. Flat rows of numbers, booleans and plain strings go through pandas' CSV
+    reader, which is several times faster than ``json.loads`` plus building the frame; anything else
+    (nested values, escapes) through ``json``. Rows the log cut at its size cap are left out."""
     import pandas as pd
 
     texts = [(i, o) for i, o in rows if i]
@@ -102,20 +103,74 @@ def current_frame(rows: list[tuple[str | None, str | None]]) -> Any:
         return pd.DataFrame()
     marker = ', "data": '
     head = texts[0][0][: texts[0][0].index(marker)]
-    same = [(i, o) for i, o in texts if i.startswith(head + marker)]
+    prefix = head + marker
+    same = [(i, o) for i, o in texts if i.startswith(prefix) and i.endswith("]}")]
     columns = json.loads(head + "}")["columns"]
-    data: list[Any] = []
-    for chunk in json.loads("[" + ",".join(i[len(head) + len(marker) : -1] for i, _ in same) + "]"):
-        data.extend(chunk)
-    frame = pd.DataFrame(data, columns=columns)
+    parts = [i[len(prefix) : -1] for i, _ in same]  # each request's "[[...], ...]"
+    frame = _flat_rows(parts, columns)
+    if frame is None:
+        data: list[Any] = []
+        for chunk in json.loads("[" + ",".join(parts) + "]"):
+            data.extend(chunk)
+        frame = pd.DataFrame(data, columns=columns)
     outputs = [o for _, o in same if o]
     if len(outputs) == len(same):
-        predictions: list[Any] = []
-        for chunk in json.loads("[" + ",".join(outputs) + "]"):
-            predictions.extend(chunk)
+        predictions = _flat_predictions(outputs)
+        if predictions is None:
+            predictions = [p for chunk in json.loads("[" + ",".join(outputs) + "]") for p in chunk]
         if len(predictions) == len(frame):
             frame["prediction"] = predictions
     return frame.infer_objects()
+
+
+def _flat_predictions(outputs: list[str]) -> Any:
+    """The predictions of ``outputs`` (JSON arrays of numbers) as one array, or None when they hold
+    anything but numbers (then ``json`` reads them)."""
+    import io
+
+    import pandas as pd
+
+    body = "\n".join(o[1:-1] for o in outputs).replace(", ", "\n")
+    if any(mark in body for mark in ('"', "[", "{", ",", "\\")) or not body.strip():
+        return None
+    try:
+        column = pd.read_csv(
+            io.StringIO(body), header=None, na_values=["null", "NaN"], keep_default_na=False
+        )[0]
+    except (ValueError, pd.errors.ParserError):
+        return None
+    return column.to_numpy() if column.dtype.kind in "iuf" else None
+
+
+def _flat_rows(parts: list[str], columns: list[str]) -> Any:
+    """The rows of ``parts`` (JSON arrays of rows) read as CSV, or None when they are not flat rows of
+    numbers, booleans, nulls and strings without escapes (then ``json`` reads them)."""
+    import io
+
+    import pandas as pd
+
+    first = json.loads(parts[0]) if parts else []
+    if not first or len(first[0]) != len(columns) or any(isinstance(v, list | dict) for v in first[0]):
+        return None
+    body = "\n".join(p[2:-2] for p in parts).replace("], [", "\n").replace("],[", "\n")
+    if any(mark in body for mark in ("\\", "[", "]", "{")):
+        return None
+    strings = {c: "str" for c, v in zip(columns, first[0], strict=True) if isinstance(v, str)}
+    try:
+        return pd.read_csv(
+            io.StringIO(body),
+            header=None,
+            names=columns,
+            dtype=strings,
+            na_values=["null", "NaN"],
+            keep_default_na=False,
+            true_values=["true"],
+            false_values=["false"],
+            skipinitialspace=True,
+            doublequote=False,
+        )
+    except (ValueError, pd.errors.ParserError):
+        return None
 
 
 def _timestamp(since: Any) -> float | None:

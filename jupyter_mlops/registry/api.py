@@ -82,7 +82,8 @@ def register_model(
     ``alias`` points an alias at the new version (its stored gate must pass too). ``input_example``
     gives the signature; ``groups`` names a sensitive column of ``eval_data``'s X (or gives one label
     per row) for metrics per group. ``reference`` (rows like the training inputs; ``eval_data``'s X
-    when not given) is kept, with the model's predictions on it, to measure drift against.
+    when not given; else rows rebuilt from the fingerprint of the run's training data) is kept, with
+    the model's predictions on it, to measure drift against.
     """
     check_model_name("model name", name)
     if alias is not None:
@@ -112,10 +113,21 @@ def register_model(
         if reference is not None
         else (split_eval_data(eval_data)[0] if eval_data is not None else None)
     )
+    rebuilt_from = None
+    if sample is None and source.run_id:
+        sample, rebuilt_from = _reference_from_run(source.run_id, signature)
     if sample is not None:
-        data, summary = build_reference(sample, predictor(source.loaded(), source.flavor), signature)
-        kept = artifacts.put_in(folder, "reference.json", data)
-        meta["reference"] = {"uri": kept.uri, "sha256": kept.sha256, **summary}
+        try:
+            data, summary = build_reference(sample, predictor(source.loaded(), source.flavor), signature)
+        except Exception:
+            if not rebuilt_from:
+                raise
+            data = None  # rebuilt rows the model cannot predict on: the version is kept without them
+        if data is not None:
+            kept = artifacts.put_in(folder, "reference.json", data)
+            meta["reference"] = {"uri": kept.uri, "sha256": kept.sha256, **summary}
+            if rebuilt_from:
+                meta["reference"]["rebuilt_from"] = rebuilt_from
     stored = artifacts.put_in(folder, f"model{saved.suffix}", saved.data)
     record = {
         "run_id": source.run_id,
@@ -133,6 +145,27 @@ def register_model(
     }
     version = registry.create_version(name, record, alias=alias, user=tracking._user())
     return registry.version(name, version)
+
+
+def _reference_from_run(run_id: str, signature: Any) -> tuple[Any, str | None]:
+    """Reference rows rebuilt from the fingerprint of the run's input that has every column of the
+    signature (the one with most rows when several do), and which input that was; (None, None) when none
+    fits or the signature names no columns."""
+    from .reference import from_profile
+
+    if not (signature or {}).get("named"):
+        return None, None
+    columns = [str(i["name"]) for i in signature.get("inputs", [])]
+    fits = [
+        i
+        for i in tracking.get_run(run_id).inputs
+        if isinstance(i.profile, dict) and all(c in (i.profile.get("columns") or {}) for c in columns)
+    ]
+    for data in sorted(fits, key=lambda i: -int((i.profile or {}).get("rows") or 0)):
+        rows = from_profile(data.profile, columns)
+        if rows is not None:
+            return rows, f"the fingerprint of {data.name} in run {run_id[:8]}"
+    return None, None
 
 
 def _describe(

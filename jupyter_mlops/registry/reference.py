@@ -2,6 +2,9 @@
 kept with the version so drift in production has something to be measured against.
 
 Up to REFERENCE_ROWS rows (a seeded random sample of larger data), as JSON with the column dtypes.
+When no rows are given, ``from_profile`` rebuilds PROFILE_ROWS of them from the fingerprint of the
+training data that the run recorded: each number column from its quantiles, each other column from its
+value counts. Columns are rebuilt independently, which is all per-column drift tests look at.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import json
 from typing import Any
 
 REFERENCE_ROWS = 5_000
+PROFILE_ROWS = 1_000  # rows rebuilt from a fingerprint: the small-reference tests (KS, chi-squared) apply
 PREDICTION = "prediction"
 
 
@@ -52,3 +56,38 @@ def load(data: bytes) -> Any:
     if document.get(PREDICTION) is not None:
         frame[PREDICTION] = document[PREDICTION]
     return frame
+
+
+def from_profile(profile: Any, columns: list[str], rows: int = PROFILE_ROWS) -> Any:
+    """``rows`` rows with ``columns`` distributed as a fingerprint's profile says; None when the profile
+    lacks a column or its distribution (a fingerprint taken before quantiles were recorded)."""
+    import numpy as np
+    import pandas as pd
+
+    described = (profile or {}).get("columns") or {}
+    if not columns or any(c not in described for c in columns):
+        return None
+    rng = np.random.default_rng(0)
+    built: dict[str, Any] = {}
+    for column in columns:
+        stats = described[column]
+        missing = round(rows * float(stats.get("null_share") or 0.0))
+        present = rows - missing
+        if "quantiles" in stats:
+            quantiles = np.array([np.nan if q is None else q for q in stats["quantiles"]], dtype=float)
+            levels = np.linspace(0, 1, len(quantiles))
+            values: Any = np.interp((np.arange(present) + 0.5) / present, levels, quantiles)
+            values = np.concatenate([values, np.full(missing, np.nan)])
+        elif stats.get("top"):
+            counts = pd.Series(stats["top"], dtype=float)
+            shares = counts / counts.sum()  # values outside the top ones are left out
+            repeats = np.floor(shares * present).astype(int)
+            short = present - int(repeats.sum())
+            repeats.iloc[np.argsort(-(shares * present - repeats).to_numpy())[:short]] += 1
+            values = np.concatenate(
+                [np.repeat(np.array(counts.index, dtype=object), repeats), [None] * missing]
+            )
+        else:
+            return None
+        built[column] = rng.permutation(values)
+    return pd.DataFrame(built)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from labtools import SHOTS
+from ports import free_port
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -29,20 +30,12 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Lab:
     """A JupyterLab server on 127.0.0.1 with its own folder, settings and tracking database."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.port = _free_port()
+        self.port = free_port()
         self.token = secrets.token_hex(16)
         self.db = folder / "mlops.db"
         settings = folder / ".settings"

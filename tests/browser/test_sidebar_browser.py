@@ -107,9 +107,9 @@ def test_the_plugin_activates_in_notebook_7(tmp_path, browser):
     import sys
     import urllib.request
 
-    from conftest import _free_port
+    from ports import free_port
 
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     write_notebook(tmp_path / "nb7.ipynb", ["x = 1"])
     env = {**os.environ, "JUPYTER_MLOPS_URL": f"sqlite:///{tmp_path / 'mlops.db'}"}
     log = (tmp_path / "notebook.log").open("w")

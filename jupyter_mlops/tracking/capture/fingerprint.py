@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 PROFILE_ROWS = 10_000
+QUANTILES = 51  # 0%, 2%, ..., 100% of each number column: enough to rebuild its distribution for drift
+TOP_VALUES = 20  # the most common values of each other column, with their counts
 _THREADED_BYTES = 8 * 1024 * 1024  # below this, threads cost more than they save
 _pool: ThreadPoolExecutor | None = None
 
@@ -142,8 +144,8 @@ def _threads() -> ThreadPoolExecutor:
 
 
 def _profile(frame: Any) -> dict[str, Any]:
-    """Per column, on a sample: null share and min/mean/std/max for numbers, distinct count and the
-    most common values for the rest."""
+    """Per column, on a sample: null share, min/mean/std/max and QUANTILES quantiles for numbers,
+    distinct count and the TOP_VALUES most common values for the rest."""
     import numpy as np
 
     rows = len(frame)
@@ -156,12 +158,14 @@ def _profile(frame: Any) -> dict[str, Any]:
             present = values[~missing]
             stats: dict[str, Any] = {"null_share": float(missing.mean()) if len(values) else 0.0}
             stats.update(_summary(present))
+            if present.size:
+                stats["quantiles"] = [_number(q) for q in np.quantile(present, np.linspace(0, 1, QUANTILES))]
         else:
             counts = column.astype("string").value_counts(dropna=True)
             stats = {
                 "null_share": float(column.isna().mean()) if len(column) else 0.0,
                 "distinct": len(counts),
-                "top": {str(k): int(v) for k, v in counts.head(5).items()},
+                "top": {str(k): int(v) for k, v in counts.head(TOP_VALUES).items()},
             }
         columns[str(name)] = stats
     return {"rows": rows, "sampled_rows": len(sample), "columns": columns}
