@@ -100,6 +100,7 @@ def test_fingerprint_follows_content_not_identity():
         "mean": 1.5,
         "std": 0.5,
         "max": 2.0,
+        "quantiles": pytest.approx([1.0 + i / 50 for i in range(51)]),  # 0%, 2%, ..., 100% of 1.0 and 2.0
     }
     assert fp.profile["columns"]["b"]["top"] == {"x": 2, "y": 1}
     changed = frame.copy()

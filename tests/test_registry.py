@@ -449,3 +449,21 @@ def test_two_processes_registering_one_name_at_once_get_distinct_versions(db_url
         assert proc.returncode == 0, err
     numbers = [int(v) for out, _ in outputs for v in out.split()]
     assert sorted(numbers) == list(range(1, 11))
+
+
+def test_loading_skops_does_not_import_torch():
+    """A model server for a scikit-learn model starts without paying for torch's import (1.3 s here),
+    and scikit-learn's torch support still imports for real afterwards."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from jupyter_mlops.registry.flavors import skops_io\n"
+        "sio = skops_io()\n"
+        "print('torch' in sys.modules, hasattr(sio, 'loads'))\n"
+        "import sklearn.externals.array_api_compat.torch as compat\n"
+        "print(hasattr(compat, 'asarray'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "True", "True"]

@@ -86,14 +86,39 @@ def save(model: Any, flavor: str) -> Saved:
 
 
 def _save_skops(model: Any, meta: dict[str, Any]) -> Saved:
-    import skops.io as sio
-
+    sio = skops_io()
     data = sio.dumps(model)
     trusted = sorted(sio.get_untrusted_types(data=data))
     sio.loads(data, trusted=trusted)  # only formats that load back are kept
     meta["trusted_types"] = trusted
     meta["skops_version"] = _version("skops")
     return Saved(data, "skops", meta)
+
+
+_ARRAY_API_TORCH = "sklearn.externals.array_api_compat.torch"
+
+
+def skops_io() -> Any:
+    """``skops.io``, imported without importing torch as a side effect.
+
+    On import skops lists scikit-learn's estimators, and the package walk behind that list imports
+    every subpackage of scikit-learn, ``externals.array_api_compat.torch`` included, which imports
+    torch: 1.3 s of a model server's start for a model that never uses it. While skops loads, that one
+    subpackage is a placeholder (it holds no estimator); it is removed afterwards, so a later real
+    import of it works. Nothing changes when torch is already imported."""
+    import types
+
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    placeholder = None
+    if "torch" not in sys.modules and _ARRAY_API_TORCH not in sys.modules:
+        placeholder = sys.modules[_ARRAY_API_TORCH] = types.ModuleType(_ARRAY_API_TORCH)
+    try:
+        import skops.io
+    finally:
+        if placeholder is not None and sys.modules.get(_ARRAY_API_TORCH) is placeholder:
+            del sys.modules[_ARRAY_API_TORCH]
+    return skops.io
 
 
 def _save_torch(model: Any, meta: dict[str, Any]) -> Saved:
@@ -120,7 +145,7 @@ def load(data: bytes, flavor: str, fmt: str, meta: dict[str, Any], model: Any = 
 
 def _load_skops(data: bytes, meta: dict[str, Any]) -> Any:
     try:
-        import skops.io as sio
+        sio = skops_io()
     except ImportError:
         raise InvalidValue("this model was saved with skops: pip install skops") from None
     untrusted = set(sio.get_untrusted_types(data=data))
