@@ -83,7 +83,8 @@ class Sweep:
         self.seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
         trials = options.trials or DEFAULT_TRIALS
         self.configurations = space.configurations(trials, self.seed)
-        self._parent_name: str | None = None  # children are named after it: PARENT-1, PARENT-2, ...
+        self.parent_name = "sweep"  # the sweep's run's name, once it started: trials are PARENT-1, ...
+        self.inputs: list[tuple[str, str, str, str, str]] | None = None
 
     def _check(self) -> None:
         """Refuse, before any run is created, what cannot work."""
@@ -125,6 +126,9 @@ class Sweep:
         """Run every trial; ``on_trial`` is called in this thread as each one ends."""
         parent = self._parent()
         parent_run = parent.start()
+        self.parent_name = self.track.name or (parent_run.name if parent_run else "sweep")
+        # the trials read the same data as the sweep: fingerprinted once, for all of them
+        self.inputs = parent.input_fingerprints() if self.track.data else None
         trials: list[Trial] = []
         error: BaseException | None = None
         try:
@@ -152,9 +156,9 @@ class Sweep:
         options = dataclasses.replace(
             self.track, tags={**self.track.tags, "sweep": kind}, params=params, values=False, quiet=True
         )
-        return self._tracked(self.code, options)
+        return self.tracked(self.code, options)
 
-    def _tracked(self, code: str, options: TrackOptions, inputs: Any = None) -> TrackedCode:
+    def tracked(self, code: str, options: TrackOptions, inputs: Any = None) -> TrackedCode:
         return TrackedCode(
             code,
             options,
@@ -167,11 +171,10 @@ class Sweep:
             inputs=inputs,
         )
 
-    def _child_options(self, parent_id: str | None, number: int) -> TrackOptions:
-        if self._parent_name is None:
-            self._parent_name = self.track.name or (api.get_run(parent_id).name if parent_id else "sweep")
+    def child_options(self, parent_id: str | None, number: int) -> TrackOptions:
+        """How trial ``number`` is tracked: a child of the sweep's run, named after it."""
         return dataclasses.replace(
-            self.track, name=f"{self._parent_name}-{number}", parent=parent_id, quiet=True
+            self.track, name=f"{self.parent_name}-{number}", parent=parent_id, quiet=True
         )
 
     def _trials(self, parent_id: str | None) -> Any:
@@ -183,12 +186,9 @@ class Sweep:
             yield from parallel_trials(self, parent_id)
 
     def _sequential(self, parent_id: str | None) -> Any:
-        inputs = None
         for number, config in enumerate(self.configurations, start=1):
             code = rewrite(self.code, config)
-            tracked = self._tracked(code, self._child_options(parent_id, number), inputs)
-            if inputs is None and self.track.data:
-                inputs = tracked.input_fingerprints()  # the trials read the same data: fingerprint once
+            tracked = self.tracked(code, self.child_options(parent_id, number), self.inputs)
             run = tracked.start()
             error = execute(tracked.python, self.namespace)
             tracked.finish(error)

@@ -174,8 +174,11 @@ class TrackedCode:
 
     def input_fingerprints(self) -> list[tuple[str, str, str, str, str]]:
         """Fingerprints of the data the code reads: (name, id, shape, schema, profile) as JSON."""
-        if self._inputs is not None:
-            return self._inputs
+        if self._inputs is None:
+            self._inputs = self._fingerprints()
+        return self._inputs
+
+    def _fingerprints(self) -> list[tuple[str, str, str, str, str]]:
         try:
             names = sorted(analyse(self.python).reads)
         except (SyntaxError, ValueError, RecursionError):

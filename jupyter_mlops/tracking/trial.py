@@ -119,18 +119,14 @@ def _jobs(sweep: Sweep, parent_id: str | None) -> Iterator[TrialJob]:
     history = [c for c in sweep.history if c[0] in needed]  # the context slice only: less to ship and read
     settings = api.tracking_settings()
     environment = sweep.environment.current() if sweep.environment is not None else None
-    inputs = None
     for number, config in enumerate(sweep.configurations, start=1):
         code = rewrite(sweep.code, config)
-        options = sweep._child_options(parent_id, number)
-        tracked = sweep._tracked(code, options, inputs)
-        if inputs is None and sweep.track.data:
-            inputs = tracked.input_fingerprints()
+        options = sweep.child_options(parent_id, number)
         yield TrialJob(
             number,
             config,
             code,
-            tracked.python,
+            sweep.to_python(code),
             options,
             settings.url,
             str(settings.artifacts),
@@ -140,7 +136,7 @@ def _jobs(sweep: Sweep, parent_id: str | None) -> Iterator[TrialJob]:
             sweep.notebook,
             sweep.magic,
             environment,
-            inputs,
+            sweep.inputs,
         )
 
 
