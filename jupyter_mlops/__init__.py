@@ -51,7 +51,6 @@ from .tracking.api import (
     start_run,
     tracking_settings,
 )
-from .tracking.resume import checkpoint, resumable
 from .tracking.run import ActiveRun
 from .widgets import compare, models, monitor
 
@@ -154,8 +153,8 @@ def unload_ipython_extension(ipython: object) -> None:
     unload(ipython)
 
 
-# The registry, serving and monitoring load on first use (PEP 562), so `import jupyter_mlops` and
-# `%load_ext` pay only for tracking.
+# The registry, serving, monitoring and resume load on first use (PEP 562), so `import jupyter_mlops`
+# and `%load_ext` pay only for tracking.
 _LAZY = {
     **dict.fromkeys(("add_alert", "alerts", "check_alerts"), ".monitoring.alerts"),
     **dict.fromkeys(("ab_report", "drift", "service_metrics"), ".monitoring.api"),
@@ -175,6 +174,7 @@ _LAZY = {
         ".registry.api",
     ),
     **dict.fromkeys(("Deployment", "deploy", "deployments", "get_deployment", "predictions"), ".serving.api"),
+    **dict.fromkeys(("checkpoint", "resumable"), ".tracking.resume"),
 }
 
 if _typing.TYPE_CHECKING:
@@ -193,6 +193,7 @@ if _typing.TYPE_CHECKING:
         show,
     )
     from .serving.api import Deployment, deploy, deployments, get_deployment, predictions
+    from .tracking.resume import checkpoint, resumable
 
 
 def __getattr__(name: str) -> _typing.Any:

@@ -17,18 +17,20 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
 from ..errors import InvalidValue, MlopsError
 from ..masking import is_secret_key, mask_text
-from ..tracking import api, resume
+from ..tracking import api
 from ..tracking.capture.code import parse_pairs, rewrite
 from ..tracking.capture.environment import EnvironmentWatch
-from ..tracking.space import Space, parse_space
-from ..tracking.sweep import Sweep, SweepOptions, describe_trial
 from ..tracking.tracked import TrackedCode, TrackOptions, notify
+
+if TYPE_CHECKING:  # sweeps and resume load when a cell asks for them, not with the extension
+    from ..tracking.space import Space
+    from ..tracking.sweep import Sweep
 
 HOOKS_ATTRIBUTE = "_jupyter_mlops_hooks"  # the attribute of the shell holding its hooks
 _HEADER = re.compile(r"\A\s*%%experiment(?=\s|\Z)(?P<args>[^\n]*)(?:\n|\Z)")
@@ -93,6 +95,8 @@ def _space(args: Any) -> Space | None:
         raise UsageError(
             "give --objective METRIC (highest wins) or --minimize METRIC (lowest wins), not both"
         )
+    from ..tracking.space import parse_space
+
     try:
         return parse_space(args.grid, args.random)
     except InvalidValue as err:
@@ -155,6 +159,8 @@ class ExperimentHooks:
                 self._sweep = self._new_sweep(found)
                 return [f"get_ipython().{HOOKS_ATTRIBUTE}.run_sweep()\n"]
             if found.args.resume is not None:
+                from ..tracking import resume
+
                 ref = found.args.resume or resume.last_unfinished(self._options(found).experiment)
                 self._resume = resume.prepare(ref, found.code)
         except MlopsError as err:  # shown as a usage error: the cell does not run, nothing is stored
@@ -257,6 +263,8 @@ class ExperimentHooks:
 
     # -- sweeps ------------------------------------------------------------------------------------
     def _new_sweep(self, found: Plan) -> Sweep:
+        from ..tracking.sweep import Sweep, SweepOptions
+
         args = found.args
         options = SweepOptions(
             trials=args.trials,
@@ -281,6 +289,8 @@ class ExperimentHooks:
 
     def run_sweep(self) -> Any:
         """What a sweep cell runs: every trial, drawn live, then the summary as the cell's result."""
+        from ..tracking.sweep import describe_trial
+
         sweep, self._sweep = self._sweep, None
         if sweep is None:
             raise UsageError("run a sweep by running its %%experiment --grid/--random cell")
