@@ -3,28 +3,17 @@ without the magic in a real IPython shell, SQLite; beside MLflow's bare start_ru
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 
-from common import has_mlflow, quiet_mlflow, result, workdir
+from common import has_mlflow, quiet_mlflow, result, tracked_shell, workdir
 
 CELL = "lr = 0.01\nbatch = 32\nmodel = 'mlp'\nscore = float(df.a.mean()) * lr\n"
 PARAMS = {"lr": 0.01, "batch": 32, "model": "mlp", "layers": [64, 32], "dropout": 0.1}
 
 
 def shell():
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    folder = workdir()
-    os.environ["JUPYTER_MLOPS_URL"] = f"sqlite:///{folder}/mlops.db"
-    os.environ["JUPYTER_MLOPS_ARTIFACTS"] = f"{folder}/artifacts"
-    os.chdir(folder)
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    ip = InteractiveShell.instance(config=config)
-    ip.run_cell("%load_ext jupyter_mlops", store_history=True)
+    ip = tracked_shell()
     ip.run_cell(
         "import pandas as pd\ndf = pd.DataFrame({'a': range(100), 'b': [0.5] * 100, 'c': ['x'] * 100})",
         store_history=True,

@@ -6,31 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import statistics
 import time
 
-from common import has_mlflow, quiet_mlflow, result, workdir
+from common import has_mlflow, quiet_mlflow, result, tracked_shell, workdir
 
 TRIVIAL = "x = 0\nlr = 0.1\ny = x * lr + 1.0\n"
 # About 0.2 s of pure-Python work per trial.
 CPU_BOUND = "x = 0\nn = 2_000_000\ntotal = float(sum(i * i % 7 for i in range(n + x)))\n"
 GRID = "--grid x=[" + ",".join(str(i) for i in range(50)) + "]"
-
-
-def shell():
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    folder = workdir()
-    os.environ["JUPYTER_MLOPS_URL"] = f"sqlite:///{folder}/mlops.db"
-    os.environ["JUPYTER_MLOPS_ARTIFACTS"] = f"{folder}/artifacts"
-    os.chdir(folder)
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    ip = InteractiveShell.instance(config=config)
-    ip.run_cell("%load_ext jupyter_mlops", store_history=True)
-    return ip
 
 
 def timed(ip, source: str) -> float:
@@ -103,7 +87,7 @@ def parallel_speedup(ip, repeats: int = 3) -> tuple[float, float]:
 
 if __name__ == "__main__":
     ceiling = machine_speedup()  # before the shell: IPython takes over __main__, which the pool pickles from
-    ip = shell()
+    ip = tracked_shell()
     ours = overhead_per_trial(ip) * 1000
     theirs = mlflow_nested() * 1000 if has_mlflow() else None
     print(

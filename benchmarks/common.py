@@ -71,3 +71,20 @@ def quiet_mlflow() -> None:
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
+
+
+def tracked_shell():
+    """A fresh IPython shell (in-memory history) with ``%load_ext jupyter_mlops``, tracking to a new
+    SQLite file in a temporary folder, which becomes the working folder."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    folder = workdir()
+    os.environ["JUPYTER_MLOPS_URL"] = f"sqlite:///{folder}/mlops.db"
+    os.environ["JUPYTER_MLOPS_ARTIFACTS"] = f"{folder}/artifacts"
+    os.chdir(folder)
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    ip = InteractiveShell.instance(config=config)
+    ip.run_cell("%load_ext jupyter_mlops", store_history=True)
+    return ip

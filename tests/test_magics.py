@@ -9,20 +9,10 @@ import re
 from pathlib import Path
 
 import pytest
+from cells import cell, ok
 from rawsql import sql
 
 import jupyter_mlops as mlops
-
-
-def cell(shell, source: str):
-    """Run a cell the way a kernel does (stored in the history); return the ExecutionResult."""
-    return shell.run_cell(source, store_history=True)
-
-
-def ok(shell, source: str):
-    result = cell(shell, source)
-    result.raise_error()
-    return result.result
 
 
 def url(tmp_path: Path) -> str:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cells import cell, ok
 from IPython.core.error import UsageError
 from rawsql import sql
 
@@ -42,16 +43,6 @@ for epoch in mlops.resumable(range(epochs)):
         os.kill(os.getpid(), 9)
 final_loss = loss.item()
 """
-
-
-def cell(shell, source: str):
-    return shell.run_cell(source, store_history=True)
-
-
-def ok(shell, source: str):
-    result = cell(shell, source)
-    result.raise_error()
-    return result.result
 
 
 def weights(model) -> list[float]:

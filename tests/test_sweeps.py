@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from cells import cell, ok
 from IPython.core.error import UsageError
 
 import jupyter_mlops as mlops
@@ -30,16 +31,6 @@ GRID_CELL = (
     "for step in range(3):\n"
     "    mlops.log_metric('curve', a * step)\n"
 )
-
-
-def cell(shell, source: str):
-    return shell.run_cell(source, store_history=True)
-
-
-def ok(shell, source: str):
-    result = cell(shell, source)
-    result.raise_error()
-    return result.result
 
 
 def children(parent_id: str):
