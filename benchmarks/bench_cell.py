@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from common import has_mlflow, quiet_mlflow, result, tracked_shell, workdir
+from common import has_mlflow, mlflow_experiment, quiet_mlflow, result, tracked_shell, workdir
 
 CELL = "lr = 0.01\nbatch = 32\nmodel = 'mlp'\nscore = float(df.a.mean()) * lr\n"
 PARAMS = {"lr": 0.01, "batch": 32, "model": "mlp", "layers": [64, 32], "dropout": 0.1}
@@ -43,8 +43,7 @@ def mlflow_bare(repeats: int = 60) -> float:
 
     quiet_mlflow()
     folder = workdir()
-    mlflow.set_tracking_uri(f"sqlite:///{folder}/mlflow.db")
-    mlflow.set_experiment("bench")
+    mlflow_experiment(folder)
     times = []
     for _ in range(repeats + 5):
         started = time.perf_counter()

@@ -10,7 +10,7 @@ import sqlite3
 import statistics
 import time
 
-from common import has_mlflow, quiet_mlflow, result, workdir
+from common import has_mlflow, mlflow_experiment, quiet_mlflow, result, workdir
 
 N = 1_000_000
 
@@ -62,8 +62,7 @@ def mlflow_rates() -> tuple[float, float]:
 
     quiet_mlflow()
     folder = workdir()
-    mlflow.set_tracking_uri(f"sqlite:///{folder}/mlflow.db")
-    mlflow.set_experiment("bench")
+    mlflow_experiment(folder)
     sync, async_ = [], []
     for _ in range(3):
         with mlflow.start_run():

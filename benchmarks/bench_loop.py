@@ -10,7 +10,7 @@ import statistics
 import time
 
 import numpy as np
-from common import has_mlflow, quiet_mlflow, result, workdir
+from common import has_mlflow, mlflow_experiment, quiet_mlflow, result, workdir
 
 STEPS = 2000
 
@@ -60,8 +60,7 @@ def main() -> None:
         import mlflow
 
         quiet_mlflow()
-        mlflow.set_tracking_uri(f"sqlite:///{folder}/mlflow.db")
-        mlflow.set_experiment("bench")
+        mlflow_experiment(folder)
 
         def log_mlflow(key: str, value: float, i: int) -> None:
             mlflow.log_metric(key, value, step=i, synchronous=False)

@@ -8,7 +8,7 @@ with the requirements given explicitly, which skips that step. Both register the
 from __future__ import annotations
 
 import numpy as np
-from common import has_mlflow, median_seconds, quiet_mlflow, result, workdir
+from common import has_mlflow, median_seconds, mlflow_experiment, quiet_mlflow, result, workdir
 
 
 def small_model():
@@ -46,8 +46,7 @@ def mlflow_times() -> tuple[float, float, float]:
     quiet_mlflow()
     model, _ = small_model()
     folder = workdir()
-    mlflow.set_tracking_uri(f"sqlite:///{folder}/mlflow.db")
-    mlflow.set_experiment("bench")
+    mlflow_experiment(folder)
     versions = iter(range(1, 1_000))
 
     def log(**kwargs):

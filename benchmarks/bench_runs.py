@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from common import has_mlflow, quiet_mlflow, result, workdir
+from common import has_mlflow, mlflow_experiment, quiet_mlflow, result, workdir
 
 PARAMS = {"lr": 0.01, "batch": 32, "model": "mlp", "layers": [64, 32], "dropout": 0.1}
 
@@ -32,8 +32,7 @@ def mlflow_runs(n: int = 60) -> float:
 
     quiet_mlflow()
     folder = workdir()
-    mlflow.set_tracking_uri(f"sqlite:///{folder}/mlflow.db")
-    mlflow.set_experiment("bench")
+    mlflow_experiment(folder)
     with mlflow.start_run():
         mlflow.log_params(PARAMS)
     rates = []

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import has_mlflow, quiet_mlflow, result, workdir
+from common import has_mlflow, mlflow_experiment, quiet_mlflow, result, workdir
 
 COLUMNS = [f"x{i}" for i in range(8)]
 ROW = json.dumps({"dataframe_split": {"columns": COLUMNS, "data": [[0.1] * 8]}}).encode()
@@ -126,9 +126,8 @@ def mlflow_figures(model, X) -> dict[str, float]:
 
     quiet_mlflow()
     folder = workdir()
-    uri = f"sqlite:///{folder}/mlflow.db"
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment("bench")
+    mlflow_experiment(folder)
+    uri = mlflow.get_tracking_uri()
     with mlflow.start_run():
         info = mlflow.sklearn.log_model(
             model, name="model", pip_requirements=["scikit-learn"], input_example=X.head()

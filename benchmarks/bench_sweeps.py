@@ -9,7 +9,7 @@ import io
 import statistics
 import time
 
-from common import has_mlflow, quiet_mlflow, result, tracked_shell, workdir
+from common import has_mlflow, mlflow_experiment, quiet_mlflow, result, tracked_shell, workdir
 
 TRIVIAL = "x = 0\nlr = 0.1\ny = x * lr + 1.0\n"
 # About 0.2 s of pure-Python work per trial.
@@ -40,8 +40,7 @@ def mlflow_nested(repeats: int = 5) -> float:
 
     quiet_mlflow()
     folder = workdir()
-    mlflow.set_tracking_uri(f"sqlite:///{folder}/mlflow.db")
-    mlflow.set_experiment("bench")
+    mlflow_experiment(folder)
     times = []
     for _ in range(repeats + 1):
         started = time.perf_counter()

@@ -12,6 +12,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # threaded BLAS makes tiny steps erratic on 2 cores
@@ -62,6 +63,17 @@ def result(
     if ratio is not None:
         shown += f" | MLflow {mlflow:,.4g} {unit} | {ratio:,.1f}x better"
     print(shown + (f"  (target: {target})" if target else ""), flush=True)
+
+
+def mlflow_experiment(folder: str, name: str = "bench") -> str:
+    """Point MLflow at ``folder/mlflow.db`` and experiment ``name``, whose artifacts stay in ``folder``
+    too (MLflow's default is ./mlruns in the working folder); the experiment's id."""
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{folder}/mlflow.db")
+    if mlflow.get_experiment_by_name(name) is None:
+        mlflow.create_experiment(name, artifact_location=Path(folder, "mlartifacts").as_uri())
+    return str(mlflow.set_experiment(name).experiment_id)
 
 
 def quiet_mlflow() -> None:

@@ -47,7 +47,7 @@ def log_requests(store, record, frame, when, status=200):
                     "time": when,
                     "latency_ms": 2.0,
                     "status": status,
-                    "inputs": row,
+                    "inputs": (list(row.columns), row.to_numpy()),
                     "outputs": [int(row.x.iloc[0] > 0)] if status == 200 else None,
                     "error": None if status == 200 else "the model failed",
                 }

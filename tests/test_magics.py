@@ -67,7 +67,8 @@ def test_cell_records_code_params_metrics_and_status(shell, capsys):
         "layers = [64, 32]\n"
         "name = 'mlp'\n"
         "for epoch in range(3):\n"
-        "    mlops.log_metric('loss', 1 / (epoch + 1))\n"
+        "    loss = 1 / (epoch + 1)\n"
+        "    mlops.log_metric('loss', loss)\n"
         "acc = 0.5 + lr\n"
         "n_layers = len(layers)\n"
         "flag = acc > 0.1\n"
@@ -77,6 +78,7 @@ def test_cell_records_code_params_metrics_and_status(shell, capsys):
     assert (run.name, run.status, run.experiment) == ("baseline", "finished", "churn")
     assert run.params == {"lr": "0.01", "layers": "[64, 32]", "name": "mlp"}
     assert run.metrics == {"loss": pytest.approx(1 / 3), "acc": pytest.approx(0.51), "n_layers": 2.0}
+    # the variable `loss` the loop logged is not logged once more when the cell ends
     assert run.history("loss")["value"].tolist() == pytest.approx([1, 0.5, 1 / 3])
     assert run.tags == {"team": "risk"}
     assert run.code == source  # the cell without its magic line
@@ -84,7 +86,7 @@ def test_cell_records_code_params_metrics_and_status(shell, capsys):
 
     assert run.source_hash == hashlib.sha256(source.encode()).hexdigest()
     assert run.context["magic"] == "%%experiment churn -n baseline --tag team=risk"
-    assert run.context["assigned"] == ["acc", "n_layers", "flag"]
+    assert run.context["assigned"] == ["loss", "acc", "n_layers", "flag"]
     assert (
         capsys.readouterr()
         .out.strip()

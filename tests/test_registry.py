@@ -467,3 +467,67 @@ def test_loading_skops_does_not_import_torch():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "True", "True"]
+
+
+def test_a_model_server_loads_skops_files_without_listing_every_estimator(mlops, data, clf, db_url, tmp_path):
+    """A model server skips skops' listing of scikit-learn's estimators (it imports every scikit-learn
+    module): the estimators a file needs are checked one by one instead. The same models load and
+    answer alike, and a planted type is refused as before."""
+    import hashlib
+    import subprocess
+    import sys
+
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from jupyter_mlops.registry.flavors import _is_sklearn_estimator
+
+    X, y = data
+    mlops.register_model(clf, "churn")
+    mlops.register_model(HistGradientBoostingClassifier(max_iter=5).fit(X, y), "boosted")
+    planted = mlops.register_model(clf, "planted")
+    import skops.io as sio
+
+    Path(planted.uri).write_bytes(sio.dumps(Doubler()))
+    sql(
+        db_url,
+        "UPDATE model_versions SET sha256 = :h WHERE uri = :u",
+        h=hashlib.sha256(Path(planted.uri).read_bytes()).hexdigest(),
+        u=planted.uri,
+    )
+    X.to_csv(tmp_path / "X.csv", index=False)
+    code = (
+        "import sys\n"
+        "import pandas as pd\n"
+        "from jupyter_mlops.registry import flavors\n"
+        "flavors.load_without_listing()\n"
+        "import jupyter_mlops as mlops\n"
+        f"mlops.connect({db_url!r}, artifacts={str(tmp_path / 'artifacts')!r})\n"
+        f"X = pd.read_csv({str(tmp_path / 'X.csv')!r})\n"
+        "for name in ('churn', 'boosted'):\n"
+        "    print(','.join(str(v) for v in mlops.load_model(name).predict(X)))\n"
+        "print('sklearn.gaussian_process' in sys.modules, 'sklearn.feature_extraction' in sys.modules)\n"
+        "try:\n"
+        "    mlops.load_model('planted')\n"
+        "except mlops.ModelIntegrityError as err:\n"
+        "    print('refused:', err)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    churn, boosted, modules, refused = done.stdout.strip().splitlines()
+    assert churn == ",".join(str(v) for v in clf.predict(X))
+    assert boosted == ",".join(str(v) for v in mlops.load_model("boosted").predict(X))
+    assert modules == "False False"  # modules only the listing imports were not imported
+    assert refused.startswith("refused:") and "Doubler" in refused and "nobody trusted" in refused
+
+    assert _is_sklearn_estimator("sklearn.linear_model._logistic.LogisticRegression")
+    assert _is_sklearn_estimator("sklearn.pipeline.Pipeline")
+    for name in [
+        "sklearn.base.BaseEstimator",  # not an estimator of its own
+        "sklearn.linear_model._base.LinearModel",  # abstract
+        "sklearn.linear_model.LogisticRegression",  # not where it is defined: skops never writes that
+        "sklearn.utils._bunch.Bunch",  # not an estimator
+        "sklearn.utils._testing._private",
+        "os.system",
+        "sklearn.nowhere.Thing",
+        "sklearn.externals.array_api_compat.Thing",
+    ]:
+        assert not _is_sklearn_estimator(name), name

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -30,10 +31,11 @@ COLUMNS = ["tenure", "spend", "calls", "plan"]
 
 
 def request(url, method="GET", path="/ping", body=b"", headers=None):
-    host, port = url.split("//")[1].split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    """One request to ``url`` + ``path`` (a Ray deployment's URL ends with its route prefix)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     try:
-        connection.request(method, path, body=body, headers=headers or {})
+        connection.request(method, parts.path + path, body=body, headers=headers or {})
         response = connection.getresponse()
         raw = response.read()
     finally:
@@ -105,6 +107,8 @@ def test_each_payload_format_gets_the_models_predictions(served):
         status, answer, headers = invoke(url, document)
         assert (status, answer) == (200, {"predictions": expected}), document
         assert headers["x-model-version"] == "churn:1" and len(headers["x-request-id"]) == 32
+    floats = {"columns": split["columns"], "data": X.astype(float).values.tolist()}  # the fast road
+    assert invoke(url, {"dataframe_split": floats})[:2] == (200, {"predictions": expected})
     status, answer, _ = request(
         url, "POST", "/invocations", X.to_csv(index=False).encode(), {"content-type": "text/csv"}
     )
@@ -112,6 +116,27 @@ def test_each_payload_format_gets_the_models_predictions(served):
     assert served["single"].predict(X) == expected
     status, _, headers = invoke(url, {"dataframe_records": records}, {"x-request-id": "mine-1"})
     assert headers["x-request-id"] == "mine-1"
+
+
+@pytest.mark.parametrize(
+    ("rows", "columns"),
+    [
+        ([[0.1, 2.0]], ["a", "b"]),
+        ([[1.0, 2.0], [3.5, -0.0]], None),
+        ([[1, 2.0]], ["a", "b"]),  # an int: pandas infers each column
+        ([[True, 1.0]], ["a", "b"]),  # a bool stays a bool, never 1.0
+        ([[1.0, None]], ["a", "b"]),
+        ([[1.0, "2.5"]], ["a", "b"]),  # text stays text, never a number
+    ],
+)
+def test_rows_parse_to_the_table_pandas_makes(rows, columns):
+    """Rows of nothing but floats take a fast road: it must give the table pandas gives."""
+    from jupyter_mlops.serving.payload import parse
+
+    key = "dataframe_split" if columns else "instances"
+    value = {"columns": columns, "data": rows} if columns else rows
+    got = parse(json.dumps({key: value}).encode(), "application/json")
+    pd.testing.assert_frame_equal(got, pd.DataFrame(rows, columns=columns), check_column_type=False)
 
 
 def test_signature_missing_columns_extra_columns_and_casts(served):
@@ -142,6 +167,7 @@ def test_signature_missing_columns_extra_columns_and_casts(served):
         (b"[1, 2]", {}, 400, "must be an object"),
         (b'{"dataframe_split": {"columns": ["a"]}}', {}, 400, "dataframe_split must be"),
         (b'{"dataframe_records": []}', {}, 400, "no rows to predict"),
+        (b'{"instances": [[1.0, 2.0], [1.0]]}', {}, 400, "row 2 has 1, row 1 has 2"),
         (b'{"inputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", {}, 400, "nested too deeply"),
         (
             b"tenure,spend\n1,2",

@@ -55,7 +55,7 @@ def test_a_full_prediction_log_drops_and_counts_rows_and_never_blocks(tmp_path):
         "shadow": False,
         "latency_ms": 1.0,
         "status": 200,
-        "inputs": frame,
+        "inputs": (list(frame.columns), frame.to_numpy()),
         "outputs": [0],
         "error": None,
     }

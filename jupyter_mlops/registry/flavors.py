@@ -96,6 +96,18 @@ def _save_skops(model: Any, meta: dict[str, Any]) -> Saved:
 
 
 _ARRAY_API_TORCH = "sklearn.externals.array_api_compat.torch"
+_list_estimators = True  # a model server turns this off: see load_without_listing
+# scikit-learn's listing skips these modules; so does the check that stands in for it
+_NOT_ESTIMATOR_MODULES = {"tests", "externals", "setup", "conftest", "experimental", "estimator_checks"}
+
+
+def load_without_listing() -> None:
+    """In a process that only loads models (a model server), import skops without its listing of
+    scikit-learn's estimators: that listing imports every scikit-learn module (0.5 s and more). The
+    scikit-learn estimators a file needs are then checked one by one (``_is_sklearn_estimator``).
+    Not for a notebook: there ``skops.io``'s own trusted list must stay as skops documents it."""
+    global _list_estimators
+    _list_estimators = False
 
 
 def skops_io() -> Any:
@@ -105,11 +117,22 @@ def skops_io() -> Any:
     every subpackage of scikit-learn, ``externals.array_api_compat.torch`` included, which imports
     torch: 1.3 s of a model server's start for a model that never uses it. While skops loads, that one
     subpackage is a placeholder (it holds no estimator); it is removed afterwards, so a later real
-    import of it works. Nothing changes when torch is already imported."""
+    import of it works. Nothing changes when torch is already imported. After ``load_without_listing``
+    the listing is skipped altogether."""
     import types
 
     if "skops.io" in sys.modules:
         return sys.modules["skops.io"]
+    if not _list_estimators:
+        import sklearn.utils
+
+        listing = sklearn.utils.all_estimators
+        sklearn.utils.all_estimators = lambda *args, **kwargs: []
+        try:
+            import skops.io
+        finally:
+            sklearn.utils.all_estimators = listing
+        return skops.io
     placeholder = None
     if "torch" not in sys.modules and _ARRAY_API_TORCH not in sys.modules:
         placeholder = sys.modules[_ARRAY_API_TORCH] = types.ModuleType(_ARRAY_API_TORCH)
@@ -119,6 +142,30 @@ def skops_io() -> Any:
         if placeholder is not None and sys.modules.get(_ARRAY_API_TORCH) is placeholder:
             del sys.modules[_ARRAY_API_TORCH]
     return skops.io
+
+
+def _is_sklearn_estimator(type_name: str) -> bool:
+    """What skops' own list trusts: a public, concrete scikit-learn estimator class, named where it is
+    defined. Only ``sklearn.*`` modules are ever imported to find out."""
+    import inspect
+
+    module_name, _, class_name = type_name.rpartition(".")
+    parts = module_name.split(".")
+    if parts[0] != "sklearn" or class_name.startswith("_") or _NOT_ESTIMATOR_MODULES & set(parts):
+        return False
+    try:
+        from sklearn.base import BaseEstimator
+
+        cls = getattr(importlib.import_module(module_name), class_name, None)
+    except ImportError:
+        return False
+    return (
+        inspect.isclass(cls)
+        and issubclass(cls, BaseEstimator)
+        and cls is not BaseEstimator
+        and not inspect.isabstract(cls)
+        and f"{cls.__module__}.{cls.__name__}" == type_name
+    )
 
 
 def _save_torch(model: Any, meta: dict[str, Any]) -> Saved:
@@ -149,7 +196,8 @@ def _load_skops(data: bytes, meta: dict[str, Any]) -> Any:
     except ImportError:
         raise InvalidValue("this model was saved with skops: pip install skops") from None
     untrusted = set(sio.get_untrusted_types(data=data))
-    unexpected = sorted(untrusted - set(meta.get("trusted_types", [])))
+    recorded = set(meta.get("trusted_types", []))
+    unexpected = sorted(t for t in untrusted - recorded if not _is_sklearn_estimator(t))
     if unexpected:
         raise ModelIntegrityError(
             f"the model file asks for types nobody trusted when it was registered ({', '.join(unexpected)}): "

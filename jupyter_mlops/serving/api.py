@@ -22,24 +22,34 @@ from ..registry import api as registry
 from ..registry.refs import check_model_name, parse_ref
 from ..tracking import api as tracking
 from .defaults import LOOPBACK, PREDICT_TIMEOUT
-from .deployer import LocalDeployer, is_running
+from .deployer import Deployer, LocalDeployer, is_running
 
 __all__ = ["DeployError", "Deployment", "deploy", "deployments", "get_deployment", "predictions", "undeploy"]
 
 if TYPE_CHECKING:
     import pandas as pd
 
-BACKENDS = ("local",)
+BACKENDS = ("local", "ray")
 
 
-def _deployer(backend: str = "local") -> LocalDeployer:
+def _deployer(backend: str = "local") -> Deployer:
+    """The deployer of ``backend``; the default one is enough to read the deployments table."""
     from ..store.deploy_store import DeployStore
 
     if backend not in BACKENDS:
         raise InvalidValue(f"backend {backend!r} is not available: use one of {', '.join(BACKENDS)}")
     current = tracking._current()
     settings = current.settings
-    return LocalDeployer(DeployStore(current.store.db), settings.url, settings.artifacts)
+    store = DeployStore(current.store.db)
+    if backend == "ray":
+        from .ray_backend import RayDeployer
+
+        return RayDeployer(store, settings.url, settings.artifacts)
+    return LocalDeployer(store, settings.url, settings.artifacts)
+
+
+def _deployer_of(record: DeploymentRecord) -> Deployer:
+    return _deployer("ray" if record.backend == "ray" else "local")
 
 
 def routes(
@@ -94,7 +104,7 @@ class Deployment:
         host = f"[{self._record.host}]" if ":" in self._record.host else self._record.host
         if host in ("0.0.0.0", "[::]"):
             host = "127.0.0.1"
-        return f"http://{host}:{self._record.port}"
+        return f"http://{host}:{self._record.port}{self._record.config.get('route_prefix', '')}"
 
     def __repr__(self) -> str:
         return f"<Deployment {self.name!r} at {self.url}: {self.status()['status']}>"
@@ -107,6 +117,7 @@ class Deployment:
             state = "unreachable"
         return {
             "status": state,
+            "backend": record.backend,
             "url": self.url,
             "routes": record.config.get("routes", []),
             "shadow": record.config.get("shadow"),
@@ -133,6 +144,7 @@ class Deployment:
 
         parts = urlsplit(self.url)
         connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+        path = parts.path + path  # behind Ray Serve's proxy the deployment lives under /NAME
         headers = {"content-type": "application/json"}
         if self.token:
             headers["authorization"] = f"Bearer {self.token}"
@@ -163,7 +175,7 @@ class Deployment:
         prediction, then switches; requests in flight finish on the old routes."""
         current = self._record.config
         first = current["routes"][0]["ref"] if current.get("routes") else None
-        config = routes(
+        config = current | routes(  # keeps what the backend stored beside the routes (its route prefix)
             first or "",
             traffic or {r["ref"]: r["weight"] for r in current["routes"]},
             shadow,
@@ -171,13 +183,14 @@ class Deployment:
             current.get("log_sample", 1.0) if log_sample is None else log_sample,
             current.get("timeout", PREDICT_TIMEOUT),
         )
-        self._record = _deployer().update(self.name, config)
+        self._record = _deployer_of(self._record).update(self.name, config)
         return self
 
     def stop(self) -> None:
         """Stop the server (its predictions and history stay in the database)."""
-        _deployer().delete(self.name)
-        self._record = _deployer().get(self.name)
+        deployer = _deployer_of(_deployer().get(self.name))
+        deployer.delete(self.name)
+        self._record = deployer.get(self.name)
 
 
 def deploy(
@@ -193,6 +206,7 @@ def deploy(
     sticky: str | None = None,
     log_sample: float = 1.0,
     timeout: float = PREDICT_TIMEOUT,
+    replicas: int = 1,
 ) -> Deployment:
     """Serve ``model_ref`` (``churn``, ``churn:3``, ``churn@champion``) over HTTP and return the
     Deployment once it answered a warm-up prediction.
@@ -202,14 +216,25 @@ def deploy(
     returned. Binds 127.0.0.1 by default; any other address requires a token (one is made when not
     given: read it from ``.token``). ``log_sample`` is the share of requests logged (1.0: all);
     ``timeout`` the seconds one prediction may take before the answer is a 504.
+
+    ``backend="ray"`` deploys to the Ray cluster this kernel is connected to, as a Ray Serve application
+    with ``replicas`` copies, served at ``http://HOST:PORT/NAME`` by the cluster's Serve proxy (port 8000
+    unless Serve was started on another).
     """
     name = check_model_name("deployment name", name or parse_ref(model_ref).name)
     if not isinstance(host, str) or not host:
         raise InvalidValue(f"host must be an address such as '127.0.0.1', got {host!r}")
     if host not in LOOPBACK and not token:
         token = secrets.token_urlsafe(32)  # never listen off loopback without one
+    deployer = _deployer(backend)
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or not 1 <= replicas <= 1000:
+        raise InvalidValue(f"replicas is a number of copies from 1 to 1000, got {replicas!r}")
+    if replicas != 1 and backend != "ray":
+        raise InvalidValue("replicas= needs backend='ray': the local backend runs one server process")
     config = routes(model_ref, traffic, shadow, sticky, log_sample, timeout)
-    record = _deployer(backend).create(name, config, host, port, token)
+    if backend == "ray":
+        config["replicas"] = replicas
+    record = deployer.create(name, config, host, port, token)
     return Deployment(record, token)
 
 
@@ -219,12 +244,13 @@ def get_deployment(name: str, token: str | None = None) -> Deployment:
 
 
 def undeploy(name: str) -> None:
-    """Stop deployment ``name``."""
+    """Stop deployment ``name`` (a ``ray`` one from a kernel connected to its cluster)."""
     get_deployment(name).stop()
 
 
 def deployments() -> pd.DataFrame:
-    """Deployments: name, status (healthy only with a fresh heartbeat), url, routes, shadow, pid, updated."""
+    """Deployments: name, status (healthy only with a fresh heartbeat), backend, url, routes, shadow, pid,
+    updated."""
     import pandas as pd
 
     rows = []
@@ -238,6 +264,7 @@ def deployments() -> pd.DataFrame:
             (
                 record.name,
                 state,
+                record.backend,
                 d.url,
                 described,
                 record.config.get("shadow"),
@@ -245,7 +272,9 @@ def deployments() -> pd.DataFrame:
                 record.updated_time,
             )
         )
-    frame = pd.DataFrame(rows, columns=["name", "status", "url", "routes", "shadow", "pid", "updated_time"])
+    frame = pd.DataFrame(
+        rows, columns=["name", "status", "backend", "url", "routes", "shadow", "pid", "updated_time"]
+    )
     frame["updated_time"] = pd.to_datetime(frame["updated_time"], unit="s", utc=True)
     return frame
 

@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -41,7 +42,7 @@ class ServingApp:
         name: str,
         deployment_id: int,
         log: PredictionLog | None,
-        token: str | None = None,
+        token_digest: bytes | None = None,
         loopback_port: int | None = None,
         max_body: int = MAX_BODY,
         timeout: float = PREDICT_TIMEOUT,
@@ -54,7 +55,7 @@ class ServingApp:
         self.metrics = ServiceMetrics()
         self.max_body = max_body
         self.timeout = timeout
-        self._token_digest = hashlib.sha256(token.encode()).digest() if token else None
+        self._token_digest = token_digest  # sha256 of the token: the token itself is never kept
         # Bound to loopback: only these Host headers are answered (a web page cannot rebind a name to us).
         self._hosts = {f"{h}:{loopback_port}".encode() for h in LOOPBACK} if loopback_port else None
         self._pool = ThreadPoolExecutor(8, thread_name_prefix="mlops-predict")
@@ -62,18 +63,25 @@ class ServingApp:
         self._shadow_pending = 0
         self.shadow_dropped = 0
         self.started = time.time()
+        self.closed = threading.Event()
 
     def install(self, router: Router, generation: int) -> None:
         self.router, self.generation = router, generation
 
     # -- ASGI --------------------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         headers = dict(scope["headers"])
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
         answer = _Answer(send, request_id)
         path, method = scope["path"], scope["method"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):  # behind a route prefix (Ray Serve: /NAME/invocations)
+            path = path[len(root) :] or "/"
         if self._hosts is not None and headers.get(b"host") not in self._hosts:
             await answer.error(421, "this server answers only to its loopback address")
             return
@@ -109,6 +117,17 @@ class ServingApp:
                 )
         except BadRequest as err:
             await answer.error(err.status, err.reason)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """Ray Serve runs the ASGI lifespan: ready at once (the versions loaded before), closed at the end."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
     def _authorised(self, headers: Mapping[bytes, bytes]) -> bool:
         given = headers.get(b"authorization", b"")
@@ -222,7 +241,9 @@ class ServingApp:
                 "time": time.time(),
                 "latency_ms": elapsed * 1000,
                 "status": status,
-                "inputs": frame,  # serialised by the log's own thread, off the request path
+                # plain columns and one array, serialised by the log's own thread off the request path
+                # (a queued DataFrame is hundreds of objects for the garbage collector to walk)
+                "inputs": ([str(c) for c in frame.columns], frame.to_numpy()),
                 "outputs": outputs,
                 "error": error,
             }
@@ -270,6 +291,7 @@ class ServingApp:
         await answer.json(200, {"stored": len(rows)})
 
     def close(self) -> None:
+        self.closed.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._shadow_pool.shutdown(wait=False, cancel_futures=True)
         if self.log is not None:

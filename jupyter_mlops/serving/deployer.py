@@ -1,6 +1,7 @@
 """Deployers run a deployment's server somewhere. ``local`` (the default): a uvicorn process on this
 machine, started in its own session so it outlives the kernel; its pid, port and heartbeat are in the
-deployments table, so any kernel can find it again.
+deployments table, so any kernel can find it again. ``ray`` (``ray_backend``): replicas of the same app
+on a Ray cluster, behind its Serve proxy.
 
     deployer = LocalDeployer(store, url, artifacts)
     record = deployer.create("churn", config, host="127.0.0.1", port=None, token=None)
@@ -23,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..config import ENV_ARTIFACTS, ENV_URL
 from ..entities import DeploymentRecord
 from ..errors import DeployError, InvalidValue
 from .defaults import TOKEN_ENV
@@ -34,6 +36,8 @@ START_TIMEOUT = 120.0
 
 
 class Deployer(Protocol):
+    store: DeployStore
+
     def create(
         self, name: str, config: Mapping[str, Any], host: str, port: int | None, token: str | None
     ) -> DeploymentRecord: ...
@@ -47,13 +51,42 @@ class Deployer(Protocol):
     def delete(self, name: str) -> None: ...
 
 
-class LocalDeployer:
-    """One uvicorn process per deployment on this machine."""
+class StoredDeployer:
+    """What every backend shares: the deployments table, and new routes picked up by the servers
+    themselves (they poll their deployment's generation and report the one they serve)."""
 
     def __init__(self, store: DeployStore, url: str, artifacts: str) -> None:
         self.store = store
         self.url = url
         self.artifacts = artifacts
+
+    def update(self, name: str, config: Mapping[str, Any]) -> DeploymentRecord:
+        generation = self.store.set_config(name, config)
+        return self.wait_for(name, generation, f"did not take the new routes in {START_TIMEOUT:.0f} s")
+
+    def wait_for(self, name: str, generation: int, timeout_reason: str) -> DeploymentRecord:
+        """The record once a server reports ``generation`` live; DeployError if it refused it or died."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            current = self.store.get(name)
+            if current.active_generation == generation:
+                return current
+            if current.error and f"generation {generation} " in current.error:
+                raise DeployError(f"deployment {name!r} kept its old routes: {current.error}")
+            if not is_running(current):
+                raise DeployError(f"deployment {name!r} is not running: deploy it again")
+            time.sleep(0.05)
+        raise DeployError(f"deployment {name!r} {timeout_reason}")
+
+    def get(self, name: str) -> DeploymentRecord:
+        return self.store.get(name)
+
+    def list(self) -> list[DeploymentRecord]:
+        return self.store.all()
+
+
+class LocalDeployer(StoredDeployer):
+    """One uvicorn process per deployment on this machine."""
 
     def create(
         self, name: str, config: Mapping[str, Any], host: str, port: int | None, token: str | None
@@ -62,7 +95,7 @@ class LocalDeployer:
         digest = hashlib.sha256(token.encode()).hexdigest() if token else None
         record = self.store.create(name, "local", host, port, digest, config)
         log_path = log_file(name)
-        env = {**os.environ, "JUPYTER_MLOPS_URL": self.url, "JUPYTER_MLOPS_ARTIFACTS": self.artifacts}
+        env = {**os.environ, ENV_URL: self.url, ENV_ARTIFACTS: self.artifacts}
         env.pop(TOKEN_ENV, None)
         if token:
             env[TOKEN_ENV] = token
@@ -91,26 +124,6 @@ class LocalDeployer:
         raise DeployError(
             f"deployment {name!r} did not become healthy in {START_TIMEOUT:.0f} s: see {log_path}"
         )
-
-    def update(self, name: str, config: Mapping[str, Any]) -> DeploymentRecord:
-        generation = self.store.set_config(name, config)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            current = self.store.get(name)
-            if current.active_generation == generation:
-                return current
-            if current.error and f"generation {generation} " in current.error:
-                raise DeployError(f"deployment {name!r} kept its old routes: {current.error}")
-            if not is_running(current):
-                raise DeployError(f"deployment {name!r} is not running: deploy it again")
-            time.sleep(0.05)
-        raise DeployError(f"deployment {name!r} did not take the new routes in {START_TIMEOUT:.0f} s")
-
-    def get(self, name: str) -> DeploymentRecord:
-        return self.store.get(name)
-
-    def list(self) -> list[DeploymentRecord]:
-        return self.store.all()
 
     def delete(self, name: str) -> None:
         record = self.store.get(name)

@@ -57,7 +57,7 @@ def _from_json(body: bytes) -> Any:
         if key == "dataframe_split":
             if not isinstance(value, Mapping) or "data" not in value:
                 raise BadRequest(400, 'dataframe_split must be {"columns": [...], "data": [[...], ...]}')
-            return pd.DataFrame(value["data"], columns=value.get("columns"))
+            return _rows(value["data"], value.get("columns"))
         if key == "dataframe_records":
             if not isinstance(value, list) or not all(isinstance(r, Mapping) for r in value):
                 raise BadRequest(400, 'dataframe_records must be a list of objects: [{"a": 1, "b": 2}, ...]')
@@ -68,11 +68,36 @@ def _from_json(body: bytes) -> Any:
             raise BadRequest(400, f"{key} must be a list of rows or records, or an object of columns")
         if value and all(isinstance(r, Mapping) for r in value):
             return pd.DataFrame.from_records(value)
-        return pd.DataFrame(value)
+        return _rows(value, None)
     except BadRequest:
         raise
     except (ValueError, TypeError) as err:
         raise BadRequest(400, f"{key} does not form a table: {err}") from None
+
+
+def _rows(rows: Any, columns: Any) -> Any:
+    """Rows as a DataFrame; rows of different lengths are a 400. Rows of nothing but floats (the usual
+    request) take a fast road: one float64 block with plain labels, the same table pandas would infer
+    in a tenth of the time, and plain labels scikit-learn checks faster than pandas' string labels."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(rows, list) and rows and all(isinstance(row, list) for row in rows):
+        width = len(rows[0])
+        for number, row in enumerate(rows, 1):
+            if len(row) != width:
+                raise BadRequest(
+                    400,
+                    f"every row needs the same number of values: row {number} has {len(row)}, "
+                    f"row 1 has {width}",
+                )
+        if all(type(v) is float for row in rows for v in row) and (
+            columns is None
+            or (isinstance(columns, list) and len(columns) == width and all(type(c) is str for c in columns))
+        ):
+            labels = pd.Index(columns, dtype=object) if columns is not None else None
+            return pd.DataFrame(np.array(rows, dtype=np.float64), columns=labels)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _from_csv(body: bytes) -> Any:

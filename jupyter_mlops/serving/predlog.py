@@ -66,9 +66,10 @@ class PredictionLog:
 
 
 def _serialised(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The row with its inputs (a DataFrame) and outputs as JSON text, each capped at TEXT_CAP."""
-    frame, outputs = row["inputs"], row["outputs"]
-    inputs = {"columns": [str(c) for c in frame.columns], "data": frame.to_numpy().tolist()}
+    """The row with its inputs (column names and a 2-D array) and outputs as JSON text, each capped at
+    TEXT_CAP."""
+    (columns, values), outputs = row["inputs"], row["outputs"]
+    inputs = {"columns": columns, "data": values.tolist()}
     return {
         **row,
         "inputs": _capped(json.dumps(inputs, default=str)),

@@ -9,6 +9,8 @@ update never drops a request. The token, when there is one, comes in ``JUPYTER_M
 from __future__ import annotations
 
 import argparse
+import gc
+import hashlib
 import os
 import sys
 import threading
@@ -20,6 +22,7 @@ from .app import ServingApp
 from .defaults import LOOPBACK, PREDICT_TIMEOUT, TOKEN_ENV
 
 if TYPE_CHECKING:
+    from ..entities import DeploymentRecord
     from ..store.deploy_store import DeployStore
 
 BEAT_SECONDS = 1.0
@@ -31,29 +34,10 @@ ALERTS_ENV = "JUPYTER_MLOPS_ALERT_SECONDS"
 def serve(name: str, token: str | None = None) -> int:
     import uvicorn
 
-    from ..store.deploy_store import DeployStore
-    from ..tracking import api as tracking
-    from .loader import build_router
-    from .predlog import PredictionLog
-
-    tracking.connect()
-    store = DeployStore(tracking._current().store.db)
-    record = store.get(name)
     token = token or os.environ.pop(TOKEN_ENV, None) or None
-    log = PredictionLog(store, float(record.config.get("log_sample", 1.0)))
-    loopback = record.host in LOOPBACK
-    app = ServingApp(
-        name,
-        record.id,
-        log,
-        token=token,
-        loopback_port=record.port if loopback else None,
-        timeout=float(record.config.get("timeout", PREDICT_TIMEOUT)),
-    )
     try:
-        app.install(build_router(record.config), record.generation)
+        app, store, record = open_app(name, token_digest(token))
     except MlopsError as err:
-        store.set(name, status="failed", error=str(err))
         print(f"jupyter_mlops: deployment {name!r} cannot load its models: {err}", file=sys.stderr)
         return 1
     stop = threading.Event()
@@ -61,13 +45,7 @@ def serve(name: str, token: str | None = None) -> int:
         app, host=record.host, port=record.port, log_level="warning", access_log=False, lifespan="off"
     )
     server = uvicorn.Server(config)
-    watcher = threading.Thread(
-        target=_watch,
-        args=(app, store, name, stop, server),
-        name="mlops-heartbeat",
-        daemon=True,
-    )
-    watcher.start()
+    watcher = watch(app, store, stop, server)
     try:
         server.run()
     except KeyboardInterrupt:  # uvicorn shut down cleanly, then passed Ctrl-C on: stopping is the point
@@ -83,9 +61,54 @@ def serve(name: str, token: str | None = None) -> int:
     return 0
 
 
+def token_digest(token: str | None) -> bytes | None:
+    return hashlib.sha256(token.encode()).digest() if token else None
+
+
+def open_app(name: str, digest: bytes | None) -> tuple[ServingApp, DeployStore, DeploymentRecord]:
+    """The deployment's app with its versions loaded and warmed up, from the database
+    ``JUPYTER_MLOPS_URL`` names; a deployment that cannot load is recorded failed (and raised)."""
+    from ..registry import flavors
+    from ..store.deploy_store import DeployStore
+    from ..tracking import api as tracking
+    from .loader import build_router
+    from .predlog import PredictionLog
+
+    flavors.load_without_listing()  # this process only loads models
+    tracking.connect()
+    store = DeployStore(tracking._current().store.db)
+    record = store.get(name)
+    app = ServingApp(
+        name,
+        record.id,
+        PredictionLog(store, float(record.config.get("log_sample", 1.0))),
+        token_digest=digest,
+        loopback_port=record.port if record.host in LOOPBACK else None,
+        timeout=float(record.config.get("timeout", PREDICT_TIMEOUT)),
+    )
+    try:
+        app.install(build_router(record.config), record.generation)
+    except MlopsError as err:
+        store.set(name, status="failed", error=str(err))
+        app.close()
+        raise
+    gc.freeze()  # what loaded so far lives as long as the server: keep it out of every collection
+    return app, store, record
+
+
+def watch(app: ServingApp, store: DeployStore, stop: threading.Event, server: Any) -> threading.Thread:
+    """Start the heartbeat thread of ``app`` (see ``_watch``)."""
+    watcher = threading.Thread(
+        target=_watch, args=(app, store, app.name, stop, server), name="mlops-heartbeat", daemon=True
+    )
+    watcher.start()
+    return watcher
+
+
 def _watch(app: ServingApp, store: DeployStore, name: str, stop: threading.Event, server: Any) -> None:
-    """Heartbeat (the first as soon as the server listens), new routes when the deployment's generation
-    moves on, and shutdown when the deployment was marked stopped (by a kernel that could not signal us)."""
+    """Heartbeat (the first as soon as ``server.started``), new routes when the deployment's generation
+    moves on, and ``server.should_exit`` when the deployment was marked stopped (by a kernel that could
+    not signal us)."""
     from .loader import build_router
 
     while not server.started:

@@ -246,7 +246,11 @@ class TrackedCode:
         return summary
 
     def _final_metrics(self, run: ActiveRun, facts: CodeFacts, summary: Summary) -> None:
-        metrics = final_metrics(facts.assigned, self.namespace)
+        # a variable the cell already logged step by step (``loss`` in a training loop) is not
+        # appended once more: its last value is already the series' last point
+        metrics = {
+            k: v for k, v in final_metrics(facts.assigned, self.namespace).items() if k not in run._series
+        }
         if metrics:
             run.log_metrics(metrics)
         summary.metrics = len(metrics)

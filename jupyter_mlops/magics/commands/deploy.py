@@ -1,4 +1,5 @@
-"""``%mlops deploy MODEL_REF [--traffic REF=W ...] [--shadow REF] [--sticky H] [--port P] [--name N]``."""
+"""``%mlops deploy MODEL_REF [--traffic REF=W ...] [--shadow REF] [--sticky H] [--port P] [--name N]
+[--backend local|ray] [--replicas R]``."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ _parser.add_argument(
 _parser.add_argument("--sticky", help="a header whose value always picks the same version, e.g. x-user-id")
 _parser.add_argument("--port", type=int, help="the port (default: a free one)")
 _parser.add_argument("--name", help="the deployment name (default: the model name)")
+_parser.add_argument(
+    "--backend", default="local", help="local (a process here) or ray (the Ray cluster this kernel is on)"
+)
+_parser.add_argument("--replicas", type=int, default=1, help="copies of the server (--backend ray)")
 
 
 def run(magics: Any, line: str) -> Any:
@@ -46,6 +51,8 @@ def run(magics: Any, line: str) -> Any:
         port=args.port,
         name=args.name,
         sticky=args.sticky,
+        backend=args.backend,
+        replicas=args.replicas,
     )
     print(f"deployed {deployment.name} at {deployment.url}  (POST {deployment.url}/invocations)")
     return deployment
