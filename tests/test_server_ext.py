@@ -5,55 +5,20 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from jupyter_servers import JupyterServer
 
 import jupyter_mlops as mlops
 from jupyter_mlops.tracking import api
 
 
-class Server:
-    def __init__(self, folder: Path, env: dict[str, str]) -> None:
-        from ports import free_port
-
-        self.port = free_port()
-        self.token = secrets.token_hex(16)
-        self.log = (folder / "server.log").open("w")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyter_server",
-                "--no-browser",
-                "--ip=127.0.0.1",
-                f"--port={self.port}",
-                "--ServerApp.port_retries=0",
-                f"--ServerApp.token={self.token}",
-                "--allow-root",
-                f"--ServerApp.root_dir={folder}",
-            ],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            cwd=folder,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                self.get("status")
-                return
-            except (OSError, AssertionError):
-                time.sleep(0.3)
-        raise RuntimeError(f"the Jupyter server did not start: see {folder / 'server.log'}")
+class Server(JupyterServer):
+    """A plain Jupyter server, with this package's server extension enabled by its installed config."""
 
     def call(self, path: str, token: str | None = "own", **query: object) -> tuple[int, object]:
         """(HTTP status, JSON body) of GET /jupyter-mlops/api/PATH."""
@@ -77,14 +42,6 @@ class Server:
         status, body = self.call(path, **query)
         assert status == 200, (status, body)
         return body
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +68,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     env = {**os.environ, "JUPYTER_MLOPS_URL": url, "JUPYTER_MLOPS_ARTIFACTS": artifacts}
     server = Server(folder, env)
     try:
-        yield {"server": server, "ids": ids, "running": running.id}
+        yield {"server": server, "ids": ids, "running": running.id, "url": url}
     finally:
         server.stop()
         running.end()
@@ -194,3 +151,16 @@ def test_models_versions_and_deployments(filled):
     status, body = server.call("models/nope")
     assert status == 404 and "nope" in body["error"]
     assert server.get("deployments") == []
+    from jupyter_mlops.store.db import Database
+    from jupyter_mlops.store.deploy_store import DeployStore
+
+    # a deployment on record (no server started: the route only reads the table)
+    config = {"routes": [{"model": "churn-model:1", "ref": "churn-model@champion", "weight": 100.0}]}
+    DeployStore(Database(filled["url"])).create("churn", "ray", "127.0.0.1", 8000, None, config)
+    [deployment] = server.get("deployments")
+    assert (
+        deployment["name"] == "churn"
+        and deployment["backend"] == "ray"
+        and deployment["status"] == "starting"
+    )
+    assert deployment["routes"] == "churn-model:1 100" and deployment["pid"] is None

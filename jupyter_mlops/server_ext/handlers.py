@@ -9,7 +9,7 @@ answer JSON. A bad parameter or an unknown run answers 400 or 404 with ``{"error
     GET runs/RUN/metrics/KEY            {steps: [...], values: [...]}
     GET models                          registered models with their aliases
     GET models/NAME                     versions, newest first, with aliases and metrics
-    GET deployments                     name, status, url, routes, shadow, pid, updated_time
+    GET deployments                     name, status, backend, url, routes, shadow, pid, updated_time
 """
 
 from __future__ import annotations
@@ -67,16 +67,19 @@ class MlopsHandler(APIHandler):
         return value
 
 
-class StatusHandler(MlopsHandler):
+class ViewHandler(MlopsHandler):
+    """GET answers ``view(*path_arguments)``."""
+
+    view: Callable[..., Any]
+
     @tornado.web.authenticated
-    async def get(self) -> None:
-        await self.respond(views.status)
+    async def get(self, *path: str) -> None:
+        view = type(self).view
+        await self.respond(lambda: view(*path))
 
 
-class ExperimentsHandler(MlopsHandler):
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        await self.respond(views.experiments)
+def _answering(view: Callable[..., Any]) -> type[ViewHandler]:
+    return type(f"{view.__name__}_handler", (ViewHandler,), {"view": staticmethod(view)})
 
 
 class RunsHandler(MlopsHandler):
@@ -94,47 +97,17 @@ class RunsHandler(MlopsHandler):
         await self.respond(answer)
 
 
-class RunHandler(MlopsHandler):
-    @tornado.web.authenticated
-    async def get(self, ref: str) -> None:
-        await self.respond(lambda: views.run_details(ref))
-
-
-class MetricHandler(MlopsHandler):
-    @tornado.web.authenticated
-    async def get(self, ref: str, key: str) -> None:
-        await self.respond(lambda: views.metric_series(ref, key))
-
-
-class ModelsHandler(MlopsHandler):
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        await self.respond(views.models)
-
-
-class ModelHandler(MlopsHandler):
-    @tornado.web.authenticated
-    async def get(self, name: str) -> None:
-        await self.respond(lambda: views.model_versions(name))
-
-
-class DeploymentsHandler(MlopsHandler):
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        await self.respond(views.deployments)
-
-
 def routes(base_url: str) -> list[tuple[str, type[APIHandler]]]:
     api = url_path_join(base_url, "jupyter-mlops", "api")
     return [
-        (url_path_join(api, "status"), StatusHandler),
-        (url_path_join(api, "experiments"), ExperimentsHandler),
+        (url_path_join(api, "status"), _answering(views.status)),
+        (url_path_join(api, "experiments"), _answering(views.experiments)),
         (url_path_join(api, "runs"), RunsHandler),
-        (url_path_join(api, "runs", r"([^/]+)"), RunHandler),
-        (url_path_join(api, "runs", r"([^/]+)", "metrics", r"(.+)"), MetricHandler),
-        (url_path_join(api, "models"), ModelsHandler),
-        (url_path_join(api, "models", r"([^/]+)"), ModelHandler),
-        (url_path_join(api, "deployments"), DeploymentsHandler),
+        (url_path_join(api, "runs", r"([^/]+)"), _answering(views.run_details)),
+        (url_path_join(api, "runs", r"([^/]+)", "metrics", r"(.+)"), _answering(views.metric_series)),
+        (url_path_join(api, "models"), _answering(views.models)),
+        (url_path_join(api, "models", r"([^/]+)"), _answering(views.model_versions)),
+        (url_path_join(api, "deployments"), _answering(views.deployments)),
     ]
 
 

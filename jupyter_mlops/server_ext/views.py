@@ -130,6 +130,7 @@ def deployments() -> list[dict[str, Any]]:
             "name": r.name,
             "status": r.status,
             "healthy": r.status == "healthy",
+            "backend": r.backend,
             "url": r.url,
             "routes": r.routes,
             "shadow": r.shadow,

@@ -3,20 +3,16 @@ Playwright page. Screenshots go to test-artifacts/screenshots/ (printed at the s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import secrets
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from jupyter_servers import JupyterServer
 from labtools import SHOTS
-from ports import free_port
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -30,13 +26,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-class Lab:
-    """A JupyterLab server on 127.0.0.1 with its own folder, settings and tracking database."""
+class Lab(JupyterServer):
+    """JupyterLab with its own folder, settings and tracking database."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.token = secrets.token_hex(16)
         self.db = folder / "mlops.db"
         settings = folder / ".settings"
         news = settings / "@jupyterlab" / "apputils-extension"
@@ -47,51 +40,11 @@ class Lab:
             "JUPYTER_MLOPS_URL": f"sqlite:///{self.db}",
             "JUPYTER_MLOPS_ARTIFACTS": str(folder / "artifacts"),
         }
-        self.log = (folder / "lab.log").open("w")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyterlab",
-                "--no-browser",
-                "--ip=127.0.0.1",
-                f"--port={self.port}",
-                "--ServerApp.port_retries=0",
-                f"--ServerApp.token={self.token}",
-                "--allow-root",
-                f"--ServerApp.root_dir={folder}",
-                "--LabApp.expose_app_in_browser=True",
-                f"--LabApp.user_settings_dir={settings}",
-            ],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            cwd=folder,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2)
-                return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"JupyterLab did not start: see {folder / 'lab.log'}")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        args = ["--LabApp.expose_app_in_browser=True", f"--LabApp.user_settings_dir={settings}"]
+        super().__init__(folder, env, "jupyterlab", args)
 
     def open(self, path: str) -> str:
         return f"{self.url}/lab/tree/{path}?token={self.token}"
-
-    def stop(self) -> None:
-        try:
-            request = urllib.request.Request(f"{self.url}/api/shutdown?token={self.token}", method="POST")
-            urllib.request.urlopen(request, timeout=5)
-            self.process.wait(timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
-            self.process.kill()
-        self.log.close()
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +56,17 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     server = Lab(tmp_path_factory.mktemp("lab"))
     yield server
     server.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed browser test leaves a screenshot of its page: test-artifacts/screenshots/TEST-failed.png."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    page = getattr(item, "funcargs", {}).get("page")
+    if report.when == "call" and report.failed and page is not None:
+        with contextlib.suppress(Exception):  # the page may be what broke
+            page.screenshot(path=str(SHOTS / f"{item.name}-failed.png"), full_page=True)
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,6 @@ def wait_for_order(page, names):
     try:
         page.wait_for_function(script, arg=names, timeout=30_000)
     except Exception:
-        page.screenshot(path=str(SHOTS / "compare-failed-order.png"), full_page=True)
         raise AssertionError(f"table order {first_column(page)}, expected {names}") from None
 
 

@@ -42,9 +42,6 @@ def test_monitor_widget_shows_charts_drift_and_alerts(lab, page):
             timeout=30_000,
         )
         page.screenshot(path=str(SHOTS / "monitor-1-drift-and-alert.png"), full_page=True)
-    except Exception:
-        page.screenshot(path=str(SHOTS / "monitor-failed.png"), full_page=True)
-        raise
     finally:
         import jupyter_mlops as mlops
         from jupyter_mlops.tracking import api

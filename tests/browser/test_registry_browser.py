@@ -38,14 +38,6 @@ def wait_for_alias(page, alias, version):
 
 
 def test_registry_browser_lists_promotes_through_gates_and_register_from_compare(lab, page):
-    try:
-        check_registry_browser(lab, page)
-    except Exception:
-        page.screenshot(path=str(SHOTS / "registry-failed.png"), full_page=True)
-        raise
-
-
-def check_registry_browser(lab, page):
     write_notebook(lab.folder / "registry.ipynb", CELLS)
     open_and_run(page, lab, "registry.ipynb")
     browser = page.locator(".jp-OutputArea-output .mlops-models")

@@ -36,14 +36,6 @@ def wait_for_runs(lab, names, timeout=90.0):
 
 
 def test_sidebar_lists_runs_shows_details_toolbar_inserts_the_magic_status_counts(lab, page):
-    try:
-        check_sidebar(lab, page)
-    except Exception:
-        page.screenshot(path=str(SHOTS / "sidebar-failed.png"), full_page=True)
-        raise
-
-
-def check_sidebar(lab, page):
     write_notebook(lab.folder / "sidebar.ipynb", CELLS)
     open_and_run(page, lab, "sidebar.ipynb")
     frame = wait_for_runs(lab, ["first", "slow"])
@@ -102,50 +94,19 @@ def test_the_plugin_activates_in_notebook_7(tmp_path, browser):
     """Notebook 7 shares JupyterLab's extensions: the plugin activates there, with its command."""
     import json
     import os
-    import secrets
-    import subprocess
-    import sys
     import urllib.request
 
-    from ports import free_port
+    from jupyter_servers import JupyterServer
 
-    port, token = free_port(), secrets.token_hex(16)
     write_notebook(tmp_path / "nb7.ipynb", ["x = 1"])
     env = {**os.environ, "JUPYTER_MLOPS_URL": f"sqlite:///{tmp_path / 'mlops.db'}"}
-    log = (tmp_path / "notebook.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "notebook",
-            "--no-browser",
-            "--ip=127.0.0.1",
-            f"--port={port}",
-            "--ServerApp.port_retries=0",
-            f"--ServerApp.token={token}",
-            "--allow-root",
-            f"--ServerApp.root_dir={tmp_path}",
-            "--JupyterNotebookApp.expose_app_in_browser=True",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-    )
+    server = JupyterServer(tmp_path, env, "notebook", ["--JupyterNotebookApp.expose_app_in_browser=True"])
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                reply = urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/jupyter-mlops/api/status?token={token}"
-                )
-                assert json.loads(reply.read())["running"] == 0
-                break
-            except OSError:
-                time.sleep(0.3)
+        reply = urllib.request.urlopen(f"{server.url}/jupyter-mlops/api/status?token={server.token}")
+        assert json.loads(reply.read())["running"] == 0
         context = browser.new_context(viewport={"width": 1200, "height": 800})
         page = context.new_page()
-        page.goto(f"http://127.0.0.1:{port}/notebooks/nb7.ipynb?token={token}")
+        page.goto(f"{server.url}/notebooks/nb7.ipynb?token={server.token}")
         # the plugin's activate() adds its commands (Notebook 7 shows no status bar on this page)
         page.wait_for_function(
             "window.jupyterapp && window.jupyterapp.commands.hasCommand('jupyter-mlops:track-cell')",
@@ -158,12 +119,4 @@ def test_the_plugin_activates_in_notebook_7(tmp_path, browser):
         page.screenshot(path=str(SHOTS / "sidebar-3-notebook7.png"))
         context.close()
     finally:
-        try:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/api/shutdown?token={token}", method="POST"
-            )
-            urllib.request.urlopen(request, timeout=5)
-            server.wait(timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
-            server.kill()
-        log.close()
+        server.stop()
