@@ -78,6 +78,34 @@ def test_no_drift_no_alert_then_a_shift_fires_once_per_cooldown(mlops, deploymen
     assert len(history) == 2 and history.message[0] == "churn: drift = 0.6667 >= 0.5 over the last 3600 s"
 
 
+def test_checkers_racing_on_one_rule_fire_it_once(mlops, deployment):
+    """A deployment's replicas and a notebook may check the same rules at the same moment: the cooldown
+    check and the write are one transaction, so the alert fires once."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jupyter_mlops.store.alert_store import AlertStore
+
+    store, record = deployment
+    mlops.add_alert("churn", "drift", 0.5, window="1h", cooldown="30m")
+    now = time.time()
+    log_requests(store, record, traffic(300, seed=1), now - 600)
+    log_requests(store, record, traffic(300, seed=2, shift=1.5), now + 10)
+    start = threading.Barrier(4)
+
+    def check(_):
+        start.wait()
+        return mlops.check_alerts("churn", now=now + 20)
+
+    with ThreadPoolExecutor(4) as pool:
+        fired = [alert for alerts in pool.map(check, range(4)) for alert in alerts]
+    assert len(fired) == 1 and len(mlops.alerts("churn")) == 1
+    [rule] = AlertStore(store.db).rules(record.id)
+    alerts = AlertStore(store.db)
+    assert alerts.fire(rule.id, now + 21, 1.0, "again", cooldown_s=1800) is None  # within the cooldown
+    assert alerts.fire(rule.id, now + 20 + 1800, 1.0, "later", cooldown_s=1800) is not None
+
+
 def test_error_rate_and_latency_rules_use_their_window(mlops, deployment):
     store, record = deployment
     now = time.time()

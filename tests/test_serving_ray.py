@@ -5,6 +5,7 @@ local server; a deployment that outlives the kernel that made it; and the refusa
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -61,7 +62,8 @@ def cluster(tmp_path_factory):
         num_cpus=4,
         include_dashboard=False,
         log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": str(TESTS)}},
+        # replicas import the test models, and check alert rules every 0.3 s instead of 30 s
+        runtime_env={"env_vars": {"PYTHONPATH": str(TESTS), "JUPYTER_MLOPS_ALERT_SECONDS": "0.3"}},
     )
     port = free_port()
     try:
@@ -109,6 +111,16 @@ def test_a_ray_deployment_answers_like_a_local_server(cluster):
 
         listed = mlops.deployments().set_index("name").loc["churn-ray"]
         assert listed.status == "healthy" and listed.backend == "ray"
+
+        # the replicas evaluate the deployment's alert rules; a rule that holds fires once per cooldown
+        mlops.add_alert("churn-ray", "p95_ms", 0, cooldown="1h")
+        deadline = time.monotonic() + 30
+        while mlops.alerts("churn-ray").empty and time.monotonic() < deadline:
+            invoke(deployment.url, rows)
+            time.sleep(0.2)
+        time.sleep(1.5)  # several more checks by both replicas
+        fired = mlops.alerts("churn-ray")
+        assert len(fired) == 1 and fired.message[0].startswith("churn-ray: p95_ms = ")
     finally:
         deployment.stop()
     assert deployment.status()["status"] == "stopped"

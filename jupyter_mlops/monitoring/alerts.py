@@ -134,12 +134,11 @@ def check_alerts(name: str, now: float | None = None) -> list[dict[str, Any]]:
         value = measured[key]
         if value is None or math.isnan(value) or not _OPS[rule.op](value, rule.threshold):
             continue
-        last = store.last_fired(rule.id)
-        if last is not None and now - last < rule.cooldown_s:
-            continue  # the same problem, already reported in this cooldown
         crossed = f"{rule.metric} = {value:.4g} {rule.op} {rule.threshold:g}"
         message = f"{name}: {crossed} over the last {rule.window_s:g} s"
-        alert_id = store.fire(rule.id, now, value, message)
+        alert_id = store.fire(rule.id, now, value, message, rule.cooldown_s)
+        if alert_id is None:
+            continue  # the same problem, already reported in this cooldown (here or by another checker)
         alert = {"rule": rule.name, "metric": rule.metric, "value": value, "message": message, "time": now}
         if rule.webhook:
             delivery = deliver(rule.webhook, alert, rule.allow_private)

@@ -127,8 +127,18 @@ def replica_app(name: str, digest: str | None) -> Any:
     from .server import open_app, watch
 
     app, store, _ = open_app(name, bytes.fromhex(digest) if digest else None)
-    watch(app, store, app.closed, _Replica())
+    watch(app, store, app.closed, _Replica(), alerts=_first_replica())
     return app
+
+
+def _first_replica() -> bool:
+    """Whether this replica evaluates the deployment's alert rules: only the first does (they would all
+    measure the same window). Ray releases without replica ranks let each one check; an alert still
+    fires once, since the database checks its cooldown in the transaction that records it."""
+    from ray import serve
+
+    rank = getattr(serve.get_replica_context(), "rank", None)
+    return getattr(rank, "rank", rank) in (None, 0)
 
 
 class _Replica:

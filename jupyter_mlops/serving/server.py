@@ -96,16 +96,21 @@ def open_app(name: str, digest: bytes | None) -> tuple[ServingApp, DeployStore, 
     return app, store, record
 
 
-def watch(app: ServingApp, store: DeployStore, stop: threading.Event, server: Any) -> threading.Thread:
-    """Start the heartbeat thread of ``app`` (see ``_watch``)."""
+def watch(
+    app: ServingApp, store: DeployStore, stop: threading.Event, server: Any, alerts: bool = True
+) -> threading.Thread:
+    """Start the heartbeat thread of ``app`` (see ``_watch``); ``alerts``: whether it also evaluates
+    the deployment's alert rules."""
     watcher = threading.Thread(
-        target=_watch, args=(app, store, app.name, stop, server), name="mlops-heartbeat", daemon=True
+        target=_watch, args=(app, store, app.name, stop, server, alerts), name="mlops-heartbeat", daemon=True
     )
     watcher.start()
     return watcher
 
 
-def _watch(app: ServingApp, store: DeployStore, name: str, stop: threading.Event, server: Any) -> None:
+def _watch(
+    app: ServingApp, store: DeployStore, name: str, stop: threading.Event, server: Any, alerts: bool
+) -> None:
     """Heartbeat (the first as soon as ``server.started``), new routes when the deployment's generation
     moves on, and ``server.should_exit`` when the deployment was marked stopped (by a kernel that could
     not signal us)."""
@@ -133,7 +138,7 @@ def _watch(app: ServingApp, store: DeployStore, name: str, stop: threading.Event
             if time.monotonic() >= next_beat or record.active_generation != app.generation:
                 store.beat(record.id, app.generation)
                 next_beat = time.monotonic() + BEAT_SECONDS
-            if time.monotonic() >= next_alerts:
+            if alerts and time.monotonic() >= next_alerts:
                 next_alerts = time.monotonic() + every
                 _check_alerts(store, record)
         except Exception as err:  # the database is away for a moment: keep serving, beat again later

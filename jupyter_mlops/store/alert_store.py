@@ -41,17 +41,23 @@ class AlertStore:
 
         self.db.write(write)
 
-    def last_fired(self, rule_id: int) -> float | None:
-        query = (
-            select(m.alerts.c.time)
-            .where(m.alerts.c.rule_id == rule_id)
-            .order_by(m.alerts.c.time.desc())
-            .limit(1)
-        )
-        return self.db.read(lambda c: c.execute(query).scalar())
+    def fire(
+        self, rule_id: int, when: float, value: float | None, message: str, cooldown_s: float
+    ) -> int | None:
+        """Record an alert of rule ``rule_id``, unless the rule fired less than ``cooldown_s`` before
+        ``when``: then None. The check and the write are one transaction holding the rule's row, so two
+        checkers (the server's replicas, a notebook) never fire the same alert twice."""
 
-    def fire(self, rule_id: int, when: float, value: float | None, message: str) -> int:
-        def write(conn: Connection) -> int:
+        def write(conn: Connection) -> int | None:
+            conn.execute(select(m.alert_rules.c.id).where(m.alert_rules.c.id == rule_id).with_for_update())
+            last = conn.execute(
+                select(m.alerts.c.time)
+                .where(m.alerts.c.rule_id == rule_id)
+                .order_by(m.alerts.c.time.desc())
+                .limit(1)
+            ).scalar()
+            if last is not None and when - last < cooldown_s:
+                return None
             result = conn.execute(
                 insert(m.alerts).values(rule_id=rule_id, time=when, value=value, message=message)
             )
