@@ -7,6 +7,7 @@ PostgreSQL is installed the PostgreSQL half is skipped, except under CI (``CI`` 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import glob
 import os
@@ -170,6 +171,9 @@ def shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         run.end()
     api.disconnect()
     InteractiveShell.clear_instance()
+    # each shell registers a clean-up for the end of the process that runs a full garbage collection:
+    # hundreds of them made a whole test run linger for minutes after its last test
+    atexit.unregister(ipython.atexit_operations)
 
 
 def _server_pids(marker: bytes) -> set[int]:
