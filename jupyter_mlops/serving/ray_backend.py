@@ -70,16 +70,13 @@ class RayDeployer(StoredDeployer):
 
 def _serve() -> Any:
     """``ray.serve``, once this process is connected to a cluster."""
+    from ..clusters import connected_ray
+
+    connected_ray("backend='ray'")
     try:
-        import ray
         from ray import serve
     except ImportError:
         raise InvalidValue("backend='ray' needs Ray Serve: pip install 'jupyter_mlops[ray]'") from None
-    if not ray.is_initialized():
-        raise InvalidValue(
-            "backend='ray' deploys to the Ray cluster this kernel is connected to, and there is none: "
-            "run `import ray; ray.init(address='auto')` (or ray.init() for one here) first"
-        )
     return serve
 
 

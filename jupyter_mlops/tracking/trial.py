@@ -157,15 +157,9 @@ def check_backend(name: str) -> None:
                 "none: run `from dask.distributed import Client; client = Client('tcp://HOST:8786')` first"
             ) from None
     elif name == "ray":
-        try:
-            import ray
-        except ImportError:
-            raise MlopsError("--backend ray needs Ray: pip install 'jupyter_mlops[ray]'") from None
-        if not ray.is_initialized():
-            raise MlopsError(
-                "--backend ray sends trials to the Ray cluster this kernel is connected to, and there is "
-                "none: run `import ray; ray.init(address='auto')` (or ray.init() for one here) first"
-            )
+        from ..clusters import connected_ray
+
+        connected_ray("--backend ray")
 
 
 # -- in the worker ---------------------------------------------------------------------------------
