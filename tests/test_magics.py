@@ -94,6 +94,22 @@ def test_cell_records_code_params_metrics_and_status(shell, capsys):
     )
 
 
+def test_a_logged_variable_is_appended_at_the_end_only_when_it_changed_since(shell):
+    ok(shell, "import jupyter_mlops as mlops")
+    ok(
+        shell,
+        "%%experiment churn\n"
+        "score = len('ab') / 4\n"
+        "mlops.log_metric('score', score)\n"
+        "score = score + 0.25\n"
+        "loss = score * 2\n"
+        "mlops.log_metric('loss', loss)\n",
+    )
+    run = only_run("churn")
+    assert run.history("score")["value"].tolist() == [0.5, 0.75]  # changed after it was logged: kept
+    assert run.history("loss")["value"].tolist() == [1.5]  # its last point already: not twice
+
+
 def test_p_overrides_rewrite_the_assignment_before_the_cell_runs(shell):
     ok(
         shell,

@@ -57,7 +57,7 @@ class ActiveRun:
         self._writer = writer
         self._artifacts = artifacts
         self._on_end = on_end
-        self._series: dict[str, list[int]] = {}
+        self._series: dict[str, list[Any]] = {}
         self._append = writer.buffer.append
         self._buffer = writer.buffer
         writer.runs.add(run_id)
@@ -108,16 +108,22 @@ class ActiveRun:
             number = metric_value(key, value)
         elif value != value:
             number = None  # NaN: stored as NULL
+        series[2] = number
         self._append((series[0], step, number, _now()))
         if len(self._buffer) >= self._writer.limit:
             self._writer.relieve()
 
-    def _new_series(self, key: str) -> list[int]:
+    def _new_series(self, key: str) -> list[Any]:
         check_name("metric", key)
         sid = series_id(self.id, key)
         self._writer.series[sid] = (self.id, key)
-        self._series[key] = series = [sid, -1]  # [series id, highest step so far]
+        self._series[key] = series = [sid, -1, None]  # [series id, highest step so far, last value]
         return series
+
+    def _last_logged(self, key: str) -> float | None:
+        """The value this session last logged for ``key`` (None when it logged none, or NaN)."""
+        series = self._series.get(key)
+        return series[2] if series is not None else None
 
     def _continue_series(self, last_steps: Mapping[str, int]) -> None:
         """Go on numbering each metric's steps after ``last_steps[key]`` (a resumed run)."""

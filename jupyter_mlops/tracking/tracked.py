@@ -246,10 +246,10 @@ class TrackedCode:
         return summary
 
     def _final_metrics(self, run: ActiveRun, facts: CodeFacts, summary: Summary) -> None:
-        # a variable the cell already logged step by step (``loss`` in a training loop) is not
-        # appended once more: its last value is already the series' last point
+        # a variable whose value the cell just logged (``loss`` in a training loop) is not appended once
+        # more: it is already the series' last point
         metrics = {
-            k: v for k, v in final_metrics(facts.assigned, self.namespace).items() if k not in run._series
+            k: v for k, v in final_metrics(facts.assigned, self.namespace).items() if run._last_logged(k) != v
         }
         if metrics:
             run.log_metrics(metrics)
