@@ -144,10 +144,15 @@ def log_file(name: str) -> Path:
     return folder / f"deployment-{hashlib.sha256(name.encode()).hexdigest()[:12]}.log"
 
 
-def _port(host: str, port: int | None) -> int:
-    """``port``, checked free on ``host``; a free one when None."""
+def check_port(port: int | None) -> None:
+    """None, or a port number from 1 to 65535; InvalidValue otherwise."""
     if port is not None and (not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536):
         raise InvalidValue(f"port must be a number from 1 to 65535, got {port!r}")
+
+
+def _port(host: str, port: int | None) -> int:
+    """``port``, checked free on ``host``; a free one when None."""
+    check_port(port)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         try:

@@ -20,7 +20,7 @@ from ..config import ENV_ARTIFACTS, ENV_URL
 from ..entities import DeploymentRecord
 from ..errors import DeployError, InvalidValue
 from .defaults import LOOPBACK
-from .deployer import START_TIMEOUT, StoredDeployer
+from .deployer import START_TIMEOUT, StoredDeployer, check_port
 
 if TYPE_CHECKING:
     from ..store.deploy_store import DeployStore
@@ -83,8 +83,7 @@ def _serve() -> Any:
 def _proxy(serve: Any, host: str, port: int | None) -> tuple[str, int]:
     """Where the cluster's Serve proxy listens: started on ``host``/``port`` when Serve is not running
     yet; an error when it already listens elsewhere and ``port`` asked for another."""
-    if port is not None and (not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536):
-        raise InvalidValue(f"port must be a number from 1 to 65535, got {port!r}")
+    check_port(port)
     serve.start(http_options={"host": host, "port": port or DEFAULT_PORT})
     try:
         from ray.serve.context import _get_global_client
