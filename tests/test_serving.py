@@ -407,22 +407,15 @@ def test_removing_a_version_from_the_split_under_load_gives_no_5xx(served):
 
 
 def test_a_deployment_outlives_the_kernel_that_made_it(served, tmp_path):
-    from jupyter_client.manager import start_new_kernel
+    from cells import in_a_kernel
 
     settings = api.tracking_settings()
-    manager, client = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
-    try:
-        code = (
-            "import jupyter_mlops as mlops\n"
-            f"mlops.connect({settings.url!r}, artifacts={settings.artifacts!r})\n"
-            "d = mlops.deploy('churn@champion', name='survivor')\nprint(d.url)"
-        )
-        reply = client.execute_interactive(code, timeout=120)
-        assert reply["content"]["status"] == "ok"
-        manager.restart_kernel(now=True)
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+    code = (
+        "import jupyter_mlops as mlops\n"
+        f"mlops.connect({settings.url!r}, artifacts={settings.artifacts!r})\n"
+        "d = mlops.deploy('churn@champion', name='survivor')\nprint(d.url)"
+    )
+    in_a_kernel(tmp_path, code, restart=True)
     deployment = mlops.get_deployment("survivor")
     try:
         assert deployment.status()["status"] == "healthy"

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from cells import ok
+from cells import in_a_kernel, ok
 from ports import free_port
 from sklearn.linear_model import LogisticRegression
 from test_serving import invoke, request
@@ -165,24 +165,16 @@ def test_a_ray_deployment_with_a_token_answers_only_with_it(cluster):
 
 
 def test_a_ray_deployment_outlives_the_kernel_that_made_it(cluster, tmp_path):
-    from jupyter_client.manager import start_new_kernel
-
     settings = api.tracking_settings()
     address = ray.get_runtime_context().gcs_address
-    manager, client = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
-    try:
-        code = (
-            "import ray, jupyter_mlops as mlops\n"
-            f"ray.init(address={address!r}, log_to_driver=False)\n"
-            f"mlops.connect({settings.url!r}, artifacts={settings.artifacts!r})\n"
-            "d = mlops.deploy('churn@challenger', backend='ray', "
-            f"port={cluster['port']}, name='survivor-ray')"
-        )
-        reply = client.execute_interactive(code, timeout=180)
-        assert reply["content"]["status"] == "ok", reply["content"]
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+    code = (
+        "import ray, jupyter_mlops as mlops\n"
+        f"ray.init(address={address!r}, log_to_driver=False)\n"
+        f"mlops.connect({settings.url!r}, artifacts={settings.artifacts!r})\n"
+        "d = mlops.deploy('churn@challenger', backend='ray', "
+        f"port={cluster['port']}, name='survivor-ray')"
+    )
+    in_a_kernel(tmp_path, code, timeout=180)
     deployment = mlops.get_deployment("survivor-ray")
     try:
         assert deployment.status()["status"] == "healthy"
@@ -199,6 +191,8 @@ def test_ray_deployments_refuse_what_they_cannot_do(cluster):
         mlops.deploy("churn:1", name="refused", backend="ray", replicas=0)
     with pytest.raises(InvalidValue, match="backend 'kubernetes' is not available"):
         mlops.deploy("churn:1", name="refused", backend="kubernetes")
+    with pytest.raises(InvalidValue, match="port must be a number from 1 to 65535"):
+        mlops.deploy("churn:1", name="refused", backend="ray", port=70000)
     other = free_port()
     with pytest.raises(InvalidValue, match=f"already listens on 127.0.0.1:{cluster['port']}"):
         mlops.deploy("churn:1", name="refused", backend="ray", port=other)
